@@ -1,0 +1,231 @@
+"""Foot-strike (initial contact) detection and live cadence from the pelvis accelerometer.
+
+Physics: the vertical specific force of the sacrum follows the vertical ground reaction
+force over body weight (≈0 g in flight, 2-3 g at mid-stance). A contact is where it leaves the
+flight level and rises, before the stance peak. The detector finds stance peaks (after a
+short centred smoothing, with a refractory period shorter than the shortest step), takes the
+flight valley before each peak, and returns the time at which the raw vertical signal rises
+through the valley plus a small level, interpolated between samples.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+from scipy.ndimage import maximum_filter1d
+
+from pi_app.analysis.vertical import VerticalEstimator
+
+
+class StepDetector:
+    """Streaming initial-contact detector on the pelvis accelerometer (any mounting).
+
+    Parameters (times in s, levels in g of vertical specific force)
+    - rate_hz: nominal sample rate (50-2000 Hz); a time step over `gap_factor` nominal
+      periods, or a NaN row, is a gap: the search restarts after it.
+    - smooth_s: width of the centred moving average used to find stance peaks.
+    - refractory_s: minimum time between two stance peaks (< 60/230 spm = 0.26 s).
+    - onset_window_s: how far before a stance peak the flight valley is searched.
+    - min_peak_g: a stance peak (smoothed) must exceed this (standing reads 1 g).
+    - min_rise_g: peak minus flight valley must exceed this (walking rises far less).
+    - onset_level_g, onset_fraction: the contact is the last upward crossing, before the peak,
+      of valley + max(onset_level_g, onset_fraction * (peak - valley)).
+    - vertical: a VerticalEstimator (a default one is made).
+
+    `update(t_s, acc_g)` takes (n,) times and (n, 3) specific force in sensor axes and returns
+    the contact times (s, sub-sample) newly confirmed by these samples, oldest first; all of
+    them are also in `contacts_t_s`. A contact is confirmed at most
+    `onset_window_s + refractory_s + smooth_s / 2` (≈0.6 s) after it happened, plus, at the
+    start of the stream only, the vertical estimator's bootstrap time. Call `flush()` at the
+    end of a recording for the last ones.
+    """
+
+    def __init__(self, rate_hz: float, smooth_s: float = 0.08, refractory_s: float = 0.2,
+                 onset_window_s: float = 0.35, min_peak_g: float = 1.5, min_rise_g: float = 0.8,
+                 onset_level_g: float = 0.2, onset_fraction: float = 0.0,
+                 foot_window_s: float = 0.05,
+                 gap_factor: float = 3.0, vertical: VerticalEstimator | None = None):
+        if not 1.0 <= rate_hz <= 100000.0:
+            raise ValueError(f"rate_hz must be a positive sample rate, got {rate_hz}")
+        self.rate_hz = float(rate_hz)
+        self.smooth_s = smooth_s
+        self.refractory_s = refractory_s
+        self.onset_window_s = onset_window_s
+        self.min_peak_g = min_peak_g
+        self.min_rise_g = min_rise_g
+        self.onset_level_g = onset_level_g
+        self.onset_fraction = onset_fraction
+        self.max_dt_s = gap_factor / self.rate_hz
+        self.vertical = vertical if vertical is not None else VerticalEstimator()
+        self.contacts_t_s: list[float] = []
+        self._hw = max(1, int(round(smooth_s * self.rate_hz / 2)))
+        self._r = max(1, int(round(refractory_s * self.rate_hz)))
+        self._w = max(2, int(round(onset_window_s * self.rate_hz)))
+        self._fw = max(1, int(round(foot_window_s * self.rate_hz)))
+        self._reset()
+
+    def _reset(self) -> None:
+        self._t = np.empty(0)
+        self._v = np.empty(0)
+        self._next = 0                      # first buffer index not yet examined as a peak
+        self._last_peak_i = -10**9          # buffer index of the last accepted peak
+        self._last_peak_t = -np.inf
+
+    def update(self, t_s, acc_g) -> list[float]:
+        tv, vv = self.vertical.update(t_s, acc_g)
+        return self._feed(tv, vv)
+
+    def flush(self) -> list[float]:
+        """End of stream: emit the contacts that the missing look-ahead still held back."""
+        tv, vv = self.vertical.flush()
+        found = self._feed(tv, vv)
+        found += self._scan(final=True)
+        self._reset()
+        return found
+
+    def _feed(self, t: np.ndarray, v: np.ndarray) -> list[float]:
+        found: list[float] = []
+        if t.size == 0:
+            return found
+        bad = ~np.isfinite(v)
+        # Split points: NaN rows, and time jumps relative to the previous sample.
+        prev_t = self._t[-1] if self._t.size else None
+        dt = np.diff(t, prepend=t[0] if prev_t is None else prev_t)
+        jump = dt > self.max_dt_s
+        breaks = np.flatnonzero(bad | jump)
+        start = 0
+        for b in list(breaks) + [t.size]:
+            if b > start:
+                found += self._append(t[start:b], v[start:b])
+            if b < t.size:
+                found += self._scan(final=True)
+                self._reset()
+                start = b + 1 if bad[b] else b
+        return found
+
+    def _append(self, t: np.ndarray, v: np.ndarray) -> list[float]:
+        self._t = np.concatenate([self._t, t])
+        self._v = np.concatenate([self._v, v])
+        found = self._scan(final=False)
+        keep = self._w + 2 * self._r + 4 * self._hw + 4
+        drop = self._t.size - keep
+        if drop > 0:
+            self._t = self._t[drop:]
+            self._v = self._v[drop:]
+            self._next = max(0, self._next - drop)
+            self._last_peak_i -= drop
+        return found
+
+    def _scan(self, final: bool) -> list[float]:
+        """Examine peak candidates whose look-ahead is complete (all of them when final)."""
+        v, t, hw, r = self._v, self._t, self._hw, self._r
+        n = v.size
+        if n < 2 * hw + 2:
+            return []
+        c = np.concatenate([[0.0], np.cumsum(v)])
+        # s[j] = mean of v[j : j + 2hw + 1], centred on buffer index j + hw.
+        s = (c[2 * hw + 1:] - c[:n - 2 * hw]) / (2 * hw + 1)
+        last = n - 1 - hw if final else n - 1 - hw - r
+        first = max(self._next, hw)
+        if last < first:
+            return []
+        mx = maximum_filter1d(s, size=2 * r + 1, mode="nearest")
+        found: list[float] = []
+        js = np.arange(first - hw, last - hw + 1)
+        prev = s[np.maximum(js - 1, 0)]
+        cand = (s[js] >= self.min_peak_g) & (s[js] >= mx[js]) & ((js == 0) | (prev < s[js]))
+        for j in js[cand]:
+            i = int(j) + hw
+            if i - self._last_peak_i < r:
+                continue
+            t_on = self._onset(i, s[j])
+            if t_on is None:
+                continue
+            self._last_peak_i = i
+            if t_on > self._last_peak_t:
+                self._last_peak_t = t_on
+                found.append(t_on)
+        self._next = last + 1
+        self.contacts_t_s += found
+        return found
+
+    def _onset(self, i: int, peak_g: float) -> float | None:
+        """Contact time before the stance peak at buffer index i, or None if no flight valley."""
+        v, t = self._v, self._t
+        lo = max(0, i - self._w, self._last_peak_i + 1)
+        if i - lo < 2:
+            return None
+        win = v[lo:i + 1]
+        valley = float(win.min())
+        rise = peak_g - valley
+        if rise < self.min_rise_g:
+            return None
+        # The initial loading rise: first upward crossing of the half-way level after the
+        # valley (later crossings can be the rise from the impact-to-active-peak dip).
+        k_val = lo + int(np.argmin(win))
+        mid = valley + 0.5 * rise
+        k_mid = self._first_up_crossing(k_val, i, mid)
+        if k_mid is None:
+            return None
+        # Its foot: the lowest point shortly before it (the flight valley itself can lie much
+        # earlier, e.g. a dip in mid-flight, and would make the onset early).
+        f_lo = max(lo, k_mid - self._fw)
+        foot = float(v[f_lo:k_mid + 1].min())
+        level = foot + max(self.onset_level_g, self.onset_fraction * (peak_g - foot))
+        k = self._last_up_crossing(f_lo, k_mid + 1, level)
+        if k is None:
+            return None
+        v0, v1 = v[k], v[k + 1]
+        frac = (level - v0) / (v1 - v0) if v1 > v0 else 0.0
+        return float(t[k] + frac * (t[k + 1] - t[k]))
+
+    def _first_up_crossing(self, lo: int, hi: int, level: float) -> int | None:
+        """Smallest k in [lo, hi) with v[k] < level <= v[k + 1], or None."""
+        seg = self._v[lo:hi + 1]
+        k = np.flatnonzero((seg[:-1] < level) & (seg[1:] >= level))
+        return lo + int(k[0]) if k.size else None
+
+    def _last_up_crossing(self, lo: int, hi: int, level: float) -> int | None:
+        """Largest k in [lo, hi) with v[k] < level <= v[k + 1], or None."""
+        seg = self._v[lo:hi + 1]
+        k = np.flatnonzero((seg[:-1] < level) & (seg[1:] >= level))
+        return lo + int(k[-1]) if k.size else None
+
+
+class CadenceTracker:
+    """Live cadence (steps/min) from the most recent step intervals.
+
+    Keeps the contacts of the last `window_s` seconds (at most `max_steps`); cadence is
+    60 / mean of the intervals within 0.24-0.60 s that lie within 25 % of their median, the
+    same rule as the validation windows. A missed step (a double interval) or an extra one (two
+    short intervals) falls outside the 25 % band and does not bias the estimate.
+    """
+
+    def __init__(self, window_s: float = 10.0, max_steps: int = 24, min_intervals: int = 3):
+        self.window_s = window_s
+        self.min_intervals = min_intervals
+        self._t: deque[float] = deque(maxlen=max_steps)
+        self.cadence_spm: float | None = None
+
+    def reset(self) -> None:
+        self._t.clear()
+        self.cadence_spm = None
+
+    def update(self, step_t_s, now_s: float | None = None) -> float | None:
+        """Add new contact times (s, increasing); return the cadence (spm) or None when there
+        are too few recent intervals. `now_s` (default: the newest contact) ages out old
+        contacts, so the cadence goes to None when the runner stops."""
+        for ts in step_t_s:
+            if not self._t or ts > self._t[-1]:
+                self._t.append(float(ts))
+        now = now_s if now_s is not None else (self._t[-1] if self._t else None)
+        while self._t and now is not None and self._t[0] < now - self.window_s:
+            self._t.popleft()
+        d = np.diff(np.asarray(self._t))
+        d = d[(d >= 0.24) & (d <= 0.60)]
+        if d.size:
+            med = float(np.median(d))
+            d = d[np.abs(d - med) <= 0.25 * med]
+        self.cadence_spm = 60.0 / float(d.mean()) if d.size >= self.min_intervals else None
+        return self.cadence_spm
