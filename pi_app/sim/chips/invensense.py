@@ -159,6 +159,8 @@ class InvenSenseChip:
 
     @property
     def fifo_count(self) -> int:
+        """Bytes in the FIFO now (catches up to the clock first)."""
+        self._catch_up()
         return len(self.fifo)
 
     # -- registers ---------------------------------------------------------------------------
