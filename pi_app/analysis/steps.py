@@ -29,8 +29,11 @@ class StepDetector:
     - onset_window_s: how far before a stance peak the flight valley is searched.
     - min_peak_g: a stance peak (smoothed) must exceed this (standing reads 1 g).
     - min_rise_g: peak minus flight valley must exceed this (walking rises far less).
-    - onset_level_g, onset_fraction: the contact is the last upward crossing, before the peak,
-      of valley + max(onset_level_g, onset_fraction * (peak - valley)).
+    - onset: the loading rise is the first upward crossing of the half-way level between the
+      flight valley and the peak; its foot is the lowest point within foot_window_s before
+      that; the contact is the last upward crossing of
+      foot + max(onset_level_g, onset_fraction * (peak - foot)) before the half-way crossing,
+      linearly interpolated (about the 50 N ground-force threshold, blurred by filtering).
     - vertical: a VerticalEstimator (a default one is made).
 
     `update(t_s, acc_g)` takes (n,) times and (n, 3) specific force in sensor axes and returns
@@ -44,7 +47,7 @@ class StepDetector:
     def __init__(self, rate_hz: float, smooth_s: float = 0.08, refractory_s: float = 0.2,
                  onset_window_s: float = 0.35, min_peak_g: float = 1.5, min_rise_g: float = 0.8,
                  onset_level_g: float = 0.2, onset_fraction: float = 0.0,
-                 foot_window_s: float = 0.05,
+                 foot_window_s: float = 0.03,
                  gap_factor: float = 3.0, vertical: VerticalEstimator | None = None):
         if not 1.0 <= rate_hz <= 100000.0:
             raise ValueError(f"rate_hz must be a positive sample rate, got {rate_hz}")
