@@ -183,6 +183,8 @@ class MpuDriver(ImuDriver):
     def fifo_count(self) -> int:
         """Bytes now in the FIFO (one 2-byte read: reading COUNTH latches COUNTL)."""
         high, low = self.bus.read_i2c_block_data(self.address, FIFO_COUNTH, 2)
+        if self._gen6500:
+            high &= 0x1F        # FIFO_CNT[12:8]; bits 7:5 are reserved (RM-MPU-9250A 4.36)
         return (high << 8) | low
 
     def drain(self) -> FifoBatch:
