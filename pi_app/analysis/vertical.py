@@ -40,7 +40,6 @@ class VerticalEstimator:
         self.gravity_g = None               # low-passed specific force vector (g)
         self._held_t: list[np.ndarray] = []
         self._held_a: list[np.ndarray] = []
-        self._held_valid_s = 0.0
         self._block_a = np.empty((0, 3))    # samples of the block being filled
         self._block_t0 = None
 
@@ -55,13 +54,24 @@ class VerticalEstimator:
         if self.up is None:
             self._held_t.append(t_s)
             self._held_a.append(acc_g)
-            ok = np.all(np.isfinite(acc_g), axis=1)
-            if ok.sum() > 1:
-                dt = np.diff(t_s[ok])
-                self._held_valid_s += float(np.sum(dt[dt < 0.1]))
-            if self._held_valid_s < self.bootstrap_s:
+            t = np.concatenate(self._held_t)
+            a = np.concatenate(self._held_a)
+            ok = np.all(np.isfinite(a), axis=1)
+            dt = np.diff(t[ok])
+            # Valid time: sum of sample steps between finite rows, gaps (>0.1 s) not counted.
+            elapsed = np.cumsum(np.where(dt < 0.1, dt, 0.0))
+            if elapsed.size == 0 or elapsed[-1] < self.bootstrap_s:
+                self._held_t, self._held_a = [t], [a]
                 return np.empty(0), np.empty(0)
-            return self._bootstrap()
+            # Bootstrap on exactly the first bootstrap_s of valid data, whatever the chunking.
+            cut = int(np.flatnonzero(ok)[np.searchsorted(elapsed, self.bootstrap_s) + 1]) + 1
+            self._held_t, self._held_a = [t[:cut]], [a[:cut]]
+            t0, v0 = self._bootstrap()
+            if self.up is None:
+                self._held_t.append(t[cut:])
+                self._held_a.append(a[cut:])
+                return t0, v0
+            return np.concatenate([t0, t[cut:]]), np.concatenate([v0, self._project(t[cut:], a[cut:])])
         return t_s, self._project(t_s, acc_g)
 
     def flush(self) -> tuple[np.ndarray, np.ndarray]:
@@ -73,7 +83,7 @@ class VerticalEstimator:
     def _bootstrap(self) -> tuple[np.ndarray, np.ndarray]:
         t = np.concatenate(self._held_t)
         a = np.concatenate(self._held_a)
-        self._held_t, self._held_a, self._held_valid_s = [], [], 0.0
+        self._held_t, self._held_a = [], []
         ok = np.all(np.isfinite(a), axis=1)
         if not ok.any():
             return t, np.full(t.shape, np.nan)
