@@ -156,8 +156,8 @@ class Gait:
     def __init__(self, cadence_spm: float = 170.0, stand_s: float = 5.0, start_s: float = 0.0,
                  cadence_changes: tuple[tuple[float, float], ...] = (),
                  change_ramp_s: float = 3.0, step_cv_white: float = 0.022,
-                 wander: tuple[tuple[float, float], ...] = ((0.9, 0.008), (0.99, 0.008),
-                                                            (0.999, 0.006)),
+                 wander: tuple[tuple[float, float], ...] = ((0.9, 0.008), (0.99, 0.006),
+                                                            (0.999, 0.004)),
                  duty_factor: float = 0.68, seed: int = 0):
         self.cadence_spm = float(cadence_spm)
         self.start_s = float(start_s)
@@ -519,7 +519,7 @@ class SimulatedImu:
         self._cache: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._last_t_s: float | None = None
 
-    LOOKAHEAD_S = 0.1
+    LOOKAHEAD_S = 0.2
 
     def ideal_copy(self) -> "SimulatedImu":
         """The same sensor without bias or noise."""

@@ -110,8 +110,8 @@ def _build(name: str, seed: int, start_s: float, *, runner: RunnerProfile | None
     runner = runner if runner is not None else RunnerProfile.from_seed(seed)
     gait = Gait(cadence_spm=runner.cadence_spm, stand_s=stand_s, start_s=start_s,
                 cadence_changes=cadence_changes,
-                wander=((0.9, 0.008), (0.99, 0.008 * wander_scale),
-                        (0.999, 0.006 * wander_scale)),
+                wander=((0.9, 0.008), (0.99, 0.006 * wander_scale),
+                        (0.999, 0.004 * wander_scale)),
                 seed=seed)
     pelvis = SegmentMotion(
         gait, rom_deg=runner.pelvis_rom_deg, phase_deg=runner.pelvis_phase_deg,
