@@ -110,6 +110,12 @@ class FakeBus:
     def __init__(self, chips):
         self.chips = {c.address: c for c in chips}
 
+    def read_byte_data(self, address, register):
+        if address not in self.chips:
+            raise OSError(errno.EREMOTEIO, "Remote I/O error")
+        self.chips[address].touch()
+        return 0x68
+
     def open_imu(self, bus, address, bus_number=None):
         chip = self.chips.get(address)
         if chip is None:

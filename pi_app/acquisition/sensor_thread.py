@@ -31,6 +31,10 @@ from pi_app.hw.imu import ImuDriver, ImuSettings
 
 OpenImu = Callable[..., ImuDriver]
 
+# WHO_AM_I register by address family (MPU-6000A register map 4.32: 0x75; LSM6DS3 datasheet
+# 9.11: 0x0F). Reading it is side-effect free, so it is the probe for a vanished sensor.
+_WHO_AM_I_BY_ADDRESS = {0x68: 0x75, 0x69: 0x75, 0x6A: 0x0F, 0x6B: 0x0F}
+
 
 @dataclass(frozen=True)
 class SensorSpec:
@@ -76,7 +80,7 @@ class SensorReader:
 
     def __init__(self, bus, sensors: Sequence[SensorSpec], clock: Clock,
                  bus_number: int | None = None, *, ring_capacity: int = 8192,
-                 open_imu: OpenImu | None = None, max_consecutive_errors: int = 3,
+                 open_imu: OpenImu | None = None, max_consecutive_errors: int = 5,
                  reprobe_interval_s: float = 1.0, stall_timeout_s: float = 0.25):
         roles = [s.role for s in sensors]
         if len(set(roles)) != len(roles):
@@ -109,10 +113,20 @@ class SensorReader:
     def open(self) -> list[str]:
         """Probe and configure every sensor now; returns the roles that answered. Sensors that
         did not are re-probed by later polls."""
-        now_s = self.clock.now_s()
         for s in self._sensors:
             if s.driver is None:
-                self._guarded(s, self._probe, now_s)
+                self._guarded(s, self._probe, self.clock.now_s())
+        # Configuring one chip takes ~100 ms of reset wait, long enough to fill (overflow) the
+        # FIFO of a chip configured before it: start every FIFO afresh, together.
+        now_s = self.clock.now_s()
+        for s in self._sensors:
+            if s.driver is not None:
+                try:
+                    s.driver.reset_fifo()
+                except OSError as err:
+                    s.health.i2c_errors += 1
+                    s.health.last_error = f"{self._describe(s)}: {err.strerror or err}"
+                s.last_frames_s = now_s
         return [s.spec.role for s in self._sensors if s.driver is not None]
 
     def poll(self) -> int:
@@ -154,6 +168,8 @@ class SensorReader:
 
     def _probe(self, s: _Sensor, now_s: float) -> None:
         s.next_probe_s = now_s + self.reprobe_interval_s
+        if not self._answers(s):
+            return
         try:
             driver = self._open_imu(self.bus, s.spec.address, bus_number=self.bus_number)
             driver.configure(s.spec.settings)
@@ -180,6 +196,18 @@ class SensorReader:
         h.configured_rate_hz = rate_hz
         h.effective_rate_hz = s.fit.effective_rate_hz
 
+    def _answers(self, s: _Sensor) -> bool:
+        """A side-effect-free check that a vanished sensor acknowledges again. (open_imu
+        scans the whole bus when nothing answers, and a scan read pops a FIFO byte of the other,
+        streaming, chip: never while streaming.)"""
+        register = _WHO_AM_I_BY_ADDRESS.get(s.spec.address, 0x75)
+        try:
+            self.bus.read_byte_data(s.spec.address, register)
+        except OSError as err:
+            s.health.last_error = f"{self._describe(s)} does not answer ({err.strerror or err})"
+            return False
+        return True
+
     def _gap(self, s: _Sensor, flag: int) -> None:
         s.health.gaps += 1
         s.ring.mark_gap(flag)
@@ -198,15 +226,23 @@ class SensorReader:
                 self._probe(s, now_s)
             return 0
         h = s.health
-        t_read_s = self.clock.now_s()
-        try:
-            batch = s.driver.drain()
-        except OSError as err:
-            h.i2c_errors += 1
-            s.consecutive_errors += 1
-            h.last_error = f"{self._describe(s)}: {err.strerror or err}"
-            if err.errno == errno.EREMOTEIO or s.consecutive_errors >= self.max_consecutive_errors:
-                self._mark_absent(s, now_s)
+        batch = None
+        # One immediate retry: a small FIFO (MPU-6500: 42 ms at 1 kHz) overflows if a transient
+        # error makes it wait for two more polls.
+        for _ in range(2):
+            t_read_s = self.clock.now_s()
+            try:
+                batch = s.driver.drain()
+                break
+            except OSError as err:
+                h.i2c_errors += 1
+                s.consecutive_errors += 1
+                h.last_error = f"{self._describe(s)}: {err.strerror or err}"
+                if (err.errno == errno.EREMOTEIO
+                        or s.consecutive_errors >= self.max_consecutive_errors):
+                    self._mark_absent(s, now_s)
+                    return 0
+        if batch is None:
             return 0
         s.consecutive_errors = 0
         if batch.overflowed:
