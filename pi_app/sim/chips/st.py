@@ -175,7 +175,12 @@ class StChip:
     # -- introspection for tests -------------------------------------------------------------
     @property
     def fifo_words(self) -> int:
-        """Unread words in the FIFO (16-bit words on the DS3/TR-C, 7-byte words on the DSOX)."""
+        """Unread words in the FIFO now (16-bit words on the DS3/TR-C, 7-byte words on the
+        DSOX)."""
+        self._catch_up()
+        return self._level()
+
+    def _level(self) -> int:
         return len(self.fifo) // self.word_bytes
 
     @property
@@ -252,7 +257,7 @@ class StChip:
         return raw[reg - OUT_TEMP_L]
 
     def _fifo_status(self, reg: int) -> int:
-        level = self.fifo_words
+        level = self._level()
         diff = min(level, self._diff_max)
         per_tick = max(self._words_per_tick(), 1)
         will_be_full = level + per_tick > self.fifo_capacity_words
@@ -395,7 +400,7 @@ class StChip:
             if write_idx.size > keep:
                 first = int(write_idx[-keep])
         elif mode == 1 and write_idx.size and per_tick:
-            room_ticks = -(-(self.fifo_capacity_words - self.fifo_words) // per_tick) + 1
+            room_ticks = -(-(self.fifo_capacity_words - self._level()) // per_tick) + 1
             write_idx = write_idx[:max(room_ticks, 0)]
         first = max(first - max(g_period, a_period, 1), 0)
         acc_g, gyro_dps = self.source.sample(t_s[first:])
@@ -463,7 +468,7 @@ class StChip:
             room = cap_bytes - len(self.fifo)
             self.fifo += data[:max(room - room % self.word_bytes, 0)]
             return
-        overflow_words = self.fifo_words + total_words - self.fifo_capacity_words
+        overflow_words = self._level() + total_words - self.fifo_capacity_words
         self.fifo += data
         if len(self.fifo) > cap_bytes:
             del self.fifo[:len(self.fifo) - cap_bytes]
