@@ -37,9 +37,9 @@ RATE_TOLERANCE = 0.03
 # Uniformity check over fixed windows of consecutive intervals (independent of chunking):
 # an interval is "irregular" if it is shorter than 0.75 periods, or between 1.25 and 1.75
 # periods (neither one sample step nor a missing sample). Longer intervals are gaps.
-_UNIFORMITY_WINDOW = 200
-_MAX_IRREGULAR_PER_WINDOW = 20      # 10 %
-_MAX_GAPS_PER_WINDOW = 100          # 50 %: more than that is a different rate, not a gap
+_UNIFORMITY_WINDOW = 500
+_MAX_IRREGULAR_PER_WINDOW = 50      # 10 %
+_MAX_GAPS_PER_WINDOW = 250          # 50 %: more than that is a different rate, not a gap
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 
@@ -75,7 +75,6 @@ class _TimeState:
     n_intervals: int = 0
     window_irregular: int = 0
     window_gaps: int = 0
-    first_irregular_line: int | None = None
 
 
 class RecordingReader:
