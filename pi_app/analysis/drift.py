@@ -1,0 +1,419 @@
+"""The runner's baseline and the drift detector: is this stride out of the runner's band?
+
+Rule (science.md, "Normal variability"): warm up, build a baseline from ~60 strides at the
+current speed, compare a rolling median over 8-16 strides with baseline +- k SD (circular SD
+for phases, with floors), enter and leave with hysteresis, and suppress for ~20 s after a speed
+change (seen as a cadence jump), then build a fresh baseline. A coach may instead set an
+absolute band per metric.
+
+The rolling median lags a step change by about half its window, which alone would miss the
+"flag within 3 strides" goal, so a short median (3 strides) is also compared with a wider band
+(`k_fast_sd`): a large change is flagged fast, a small one after the window median confirms it.
+Stride intervals are long-range correlated (slow wander is normal), hence the wide fast band.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pi_app.analysis.types import StrideMetrics
+
+# Judged metrics, most important first: name -> (StrideMetrics field, circular?, unit).
+METRICS: dict[str, tuple[str, bool, str]] = {
+    "rel_phase": ("rel_phase_deg", True, "deg"),
+    "thorax_phase": ("thorax_phase_deg", True, "deg"),
+    "pelvis_phase": ("pelvis_phase_deg", True, "deg"),
+    "cadence": ("cadence_spm", False, "spm"),
+}
+STATES = ("warmup", "building_baseline", "in_band", "drifting", "suppressed")
+# Strides with these quality flags carry unreliable timing/phase; they are not judged.
+_BAD_QUALITY = frozenset({"gap", "missed_step", "sensor_fault"})
+
+
+def _wrap180(x: float) -> float:
+    """Angle in degrees wrapped to [-180, 180)."""
+    return (x + 180.0) % 360.0 - 180.0
+
+
+def circular_mean_sd_deg(values_deg) -> tuple[float, float]:
+    """Circular mean in [0, 360) and circular SD sqrt(-2 ln R), both in degrees."""
+    rad = np.radians(np.asarray(values_deg, dtype=np.float64))
+    c, s = np.cos(rad).mean(), np.sin(rad).mean()
+    r = min(1.0, math.hypot(c, s))
+    mean = math.degrees(math.atan2(s, c)) % 360.0
+    sd = math.degrees(math.sqrt(-2.0 * math.log(r))) if r > 1e-12 else 180.0
+    return mean, sd
+
+
+@dataclass(frozen=True)
+class MetricBand:
+    """The band one metric is judged against: center +- half_width (deg or spm; for phases
+    the band is the arc center-half_width .. center+half_width). sd is the runner's SD (from
+    the baseline, else the floor); source is "baseline" or "coach"."""
+
+    metric: str
+    center: float
+    half_width: float
+    sd: float
+    source: str
+
+    @property
+    def low(self) -> float:
+        low = self.center - self.half_width
+        return low % 360.0 if METRICS[self.metric][1] else low
+
+    @property
+    def high(self) -> float:
+        high = self.center + self.half_width
+        return high % 360.0 if METRICS[self.metric][1] else high
+
+
+@dataclass(frozen=True)
+class MetricJudgement:
+    """One metric at one stride: rolling median `value`, its signed `deviation` from the band
+    center (deg or spm; phases wrapped) and in SDs, whether this stride is out of the band and
+    whether the metric is in a drift episode (after hysteresis)."""
+
+    metric: str
+    value: float
+    deviation: float
+    deviation_sd: float
+    beyond_band: float
+    out: bool
+    drifting: bool
+
+
+@dataclass(frozen=True)
+class DriftVerdict:
+    """The detector's verdict after one stride.
+
+    state: "warmup" | "building_baseline" | "in_band" | "drifting" | "suppressed".
+    progress: baseline progress 0..1 while building (1 once built).
+    When drifting: metric (the most important drifting one), direction ("counter-rotation
+    lost" / "more anti-phase" for rel_phase, "thorax early"/"thorax late", "pelvis
+    early"/"pelvis late", cadence "low"/"high"), deviation from the band center (signed, unit),
+    deviation_sd (signed, in the runner's SDs), beyond_band (>= 0, how far outside the band,
+    unit). drifting_metrics lists every drifting metric; judgements has each judged metric.
+    suppressed_for_s: seconds of suppression left after a speed change.
+    """
+
+    state: str
+    progress: float = 0.0
+    metric: str | None = None
+    direction: str | None = None
+    unit: str | None = None
+    deviation: float | None = None
+    deviation_sd: float | None = None
+    beyond_band: float | None = None
+    drifting_metrics: tuple[str, ...] = ()
+    suppressed_for_s: float = 0.0
+    judgements: dict[str, MetricJudgement] = field(default_factory=dict)
+
+    @property
+    def drift(self) -> bool:
+        return self.state == "drifting"
+
+
+class _Track:
+    """Per-metric rolling values and hysteresis counters."""
+
+    def __init__(self, window: int):
+        self.values: deque[float] = deque(maxlen=window)
+        self.out_run = 0
+        self.in_run = 0
+        self.drifting = False
+
+    def reset_episode(self) -> None:
+        self.out_run = self.in_run = 0
+        self.drifting = False
+
+
+class DriftDetector:
+    """Per-stride drift judgement against the runner's own baseline (or a coach's band).
+
+    warmup_s / warmup_strides: nothing is judged until both have passed since the first stride.
+    baseline_strides: strides in a baseline (at one speed).
+    window_strides: rolling-median length (8-16). k_sd: band half-width in baseline SDs.
+    fast_strides / k_fast_sd: the short median and its wider band for large, sudden changes.
+    phase_sd_floor_deg / cadence_sd_floor_spm: smallest SD used (a very steady baseline must
+    not give a band narrower than the measurement's own noise).
+    enter_after / leave_after: consecutive out / in strides to start / end an episode; to
+    count as "in" during an episode the rolling median must be `leave_margin_sd` SDs inside
+    the band edge (a median hovering at the edge would otherwise start many episodes).
+    cadence_jump_frac: rolling cadence vs baseline cadence change that means a new speed.
+    suppress_s: quiet time after such a jump; a fresh baseline is built after it.
+    """
+
+    def __init__(self, warmup_s: float = 30.0, warmup_strides: int = 0,
+                 baseline_strides: int = 60, window_strides: int = 10, k_sd: float = 2.5,
+                 fast_strides: int = 3, k_fast_sd: float = 3.5,
+                 phase_sd_floor_deg: float = 5.0, cadence_sd_floor_spm: float = 2.0,
+                 enter_after: int = 2, leave_after: int = 3, leave_margin_sd: float = 0.5,
+                 cadence_jump_frac: float = 0.05, suppress_s: float = 20.0):
+        if baseline_strides < window_strides or window_strides < fast_strides or fast_strides < 1:
+            raise ValueError("need baseline_strides >= window_strides >= fast_strides >= 1")
+        if k_fast_sd < k_sd:
+            raise ValueError("k_fast_sd must be >= k_sd")
+        self.warmup_s = float(warmup_s)
+        self.warmup_strides = int(warmup_strides)
+        self.baseline_strides = int(baseline_strides)
+        self.window_strides = int(window_strides)
+        self.k_sd = float(k_sd)
+        self.fast_strides = int(fast_strides)
+        self.k_fast_sd = float(k_fast_sd)
+        self.sd_floor = {"rel_phase": phase_sd_floor_deg, "thorax_phase": phase_sd_floor_deg,
+                         "pelvis_phase": phase_sd_floor_deg, "cadence": cadence_sd_floor_spm}
+        self.enter_after = int(enter_after)
+        self.leave_after = int(leave_after)
+        self.leave_margin_sd = float(leave_margin_sd)
+        self.cadence_jump_frac = float(cadence_jump_frac)
+        self.suppress_s = float(suppress_s)
+        self._tracks = {m: _Track(self.window_strides) for m in METRICS}
+        self._t0_s: float | None = None
+        self._n_strides = 0
+        self._state = "warmup"
+        self._collect: dict[str, list[float]] = {m: [] for m in METRICS}
+        self._collected = 0
+        self._suppress_until_s = -math.inf
+        self.baseline: dict[str, MetricBand] = {}
+        self.coach_bands: dict[str, MetricBand] = {}
+        self.episodes = 0
+        self._last: dict[str, MetricJudgement] = {}
+        self._fast_jump_run = 0
+
+    # -- coach bands -----------------------------------------------------------------------
+    def set_band(self, metric: str, low: float, high: float) -> MetricBand:
+        """Judge `metric` against the absolute band low..high (deg or spm) instead of the
+        baseline. For phases the band runs counter-clockwise from low to high (it may wrap
+        through 0, e.g. 330..20)."""
+        if metric not in METRICS:
+            raise ValueError(f"unknown metric {metric!r}; use one of {', '.join(METRICS)}")
+        circular = METRICS[metric][1]
+        if circular:
+            width = (high - low) % 360.0
+            center = (low + width / 2.0) % 360.0
+        else:
+            if high <= low:
+                raise ValueError("high must be > low")
+            width, center = high - low, (low + high) / 2.0
+        base = self.baseline.get(metric)
+        sd = base.sd if base is not None else self.sd_floor[metric]
+        band = MetricBand(metric, center, width / 2.0, sd, "coach")
+        self.coach_bands[metric] = band
+        self._tracks[metric].reset_episode()
+        return band
+
+    def set_band_from_current(self) -> dict[str, MetricBand]:
+        """Coach's "keep it like this": each metric's band becomes the current rolling median
+        +- k_sd SD (the baseline SD, else the SD of the recent strides, with the floor)."""
+        bands = {}
+        for metric, track in self._tracks.items():
+            if len(track.values) < self.fast_strides:
+                continue
+            vals = list(track.values)
+            circular = METRICS[metric][1]
+            if circular:
+                center, sd = circular_mean_sd_deg(vals)
+                center = (center + float(np.median([_wrap180(v - center) for v in vals]))) % 360
+            else:
+                center, sd = float(np.median(vals)), float(np.std(vals))
+            base = self.baseline.get(metric)
+            sd = max(base.sd if base is not None else sd, self.sd_floor[metric])
+            half = self.k_sd * sd
+            bands[metric] = self.set_band(metric, center - half, center + half)
+        return bands
+
+    def clear_band(self, metric: str | None = None) -> None:
+        """Back to the baseline for `metric` (all metrics when None)."""
+        for m in ([metric] if metric else list(self.coach_bands)):
+            self.coach_bands.pop(m, None)
+            self._tracks[m].reset_episode()
+
+    # -- the per-stride update -------------------------------------------------------------
+    @property
+    def state(self) -> str:
+        return self._state
+
+    def update(self, stride: StrideMetrics) -> DriftVerdict:
+        """Judge one stride (None fields are skipped); returns the verdict."""
+        if self._t0_s is None:
+            self._t0_s = stride.t_start_s
+        self._n_strides += 1
+        t_s = stride.t_end_s
+        good = not (stride.quality & _BAD_QUALITY)
+        values: dict[str, float] = {}
+        if good:
+            for metric, (name, _, _) in METRICS.items():
+                v = getattr(stride, name)
+                if v is not None and math.isfinite(v):
+                    values[metric] = float(v)
+                    self._tracks[metric].values.append(float(v))
+
+        if self._state == "warmup":
+            if (t_s - self._t0_s >= self.warmup_s
+                    and self._n_strides >= self.warmup_strides):
+                self._start_baseline()
+            return self._verdict("warmup", judge=False)
+
+        if self._state == "suppressed":
+            if t_s < self._suppress_until_s:
+                return self._verdict("suppressed", judge=False, t_s=t_s)
+            self._start_baseline()
+
+        if self._cadence_jumped():
+            self._suppress_until_s = t_s + self.suppress_s
+            self._state = "suppressed"
+            self.baseline = {}
+            for track in self._tracks.values():
+                track.reset_episode()
+            return self._verdict("suppressed", judge=False, t_s=t_s)
+
+        if self._state == "building_baseline":
+            if good:
+                for metric, v in values.items():
+                    self._collect[metric].append(v)
+                self._collected += 1
+            if self._collected >= self.baseline_strides:
+                self._finish_baseline()
+                self._state = "in_band"
+            else:
+                return self._verdict("building_baseline", judge=good)
+        return self._verdict("in_band", judge=good)
+
+    # -- internals -------------------------------------------------------------------------
+    def _start_baseline(self) -> None:
+        self._state = "building_baseline"
+        self._collect = {m: [] for m in METRICS}
+        self._collected = 0
+        self.baseline = {}
+
+    def _finish_baseline(self) -> None:
+        self.baseline = {}
+        for metric, vals in self._collect.items():
+            # A metric present in fewer than half the strides has no trustworthy baseline.
+            if len(vals) < self.baseline_strides / 2:
+                continue
+            if METRICS[metric][1]:
+                center, sd = circular_mean_sd_deg(vals)
+            else:
+                center, sd = float(np.median(vals)), float(np.std(vals, ddof=1))
+            sd = max(sd, self.sd_floor[metric])
+            self.baseline[metric] = MetricBand(metric, center, self.k_sd * sd, sd, "baseline")
+
+    def _cadence_jumped(self) -> bool:
+        """A new speed: the rolling-median cadence is more than `cadence_jump_frac` from the
+        baseline cadence, or the short median by 1.5 times that for `enter_after` strides in a
+        row (so a large speed change is suppressed before the fast path cues on it)."""
+        track = self._tracks["cadence"]
+        if "cadence" in self.baseline:
+            reference = self.baseline["cadence"].center
+        elif self._state == "building_baseline" and len(self._collect["cadence"]) >= \
+                self.window_strides:
+            reference = float(statistics.median(self._collect["cadence"]))
+        else:
+            self._fast_jump_run = 0
+            return False
+        vals = list(track.values)
+        if len(vals) >= self.fast_strides:
+            fast = statistics.median(vals[-self.fast_strides:])
+            # The short median is noisier, so it must move further (1.5x) to count.
+            if abs(fast / reference - 1.0) > 1.5 * self.cadence_jump_frac:
+                self._fast_jump_run += 1
+            else:
+                self._fast_jump_run = 0
+        if self._fast_jump_run >= self.enter_after:
+            self._fast_jump_run = 0
+            return True
+        if len(vals) < self.window_strides:
+            return False
+        return abs(statistics.median(vals) / reference - 1.0) > self.cadence_jump_frac
+
+    def _band(self, metric: str) -> MetricBand | None:
+        return self.coach_bands.get(metric) or self.baseline.get(metric)
+
+    def _judge(self, metric: str, band: MetricBand) -> MetricJudgement | None:
+        track = self._tracks[metric]
+        if len(track.values) < self.fast_strides:
+            return None
+        circular = METRICS[metric][1]
+        devs = [(_wrap180(v - band.center) if circular else v - band.center)
+                for v in track.values]
+        dev_w = float(statistics.median(devs))
+        dev_f = float(statistics.median(devs[-self.fast_strides:]))
+        fast_half = band.half_width + (self.k_fast_sd - self.k_sd) * band.sd
+        out_w = abs(dev_w) > band.half_width
+        out_f = abs(dev_f) > fast_half
+        out = out_w or out_f
+        if track.drifting and not out:
+            out = abs(dev_w) > band.half_width - self.leave_margin_sd * band.sd
+        if out_w or not out_f:
+            dev, beyond = dev_w, max(0.0, abs(dev_w) - band.half_width)
+        else:
+            dev, beyond = dev_f, abs(dev_f) - band.half_width
+        if out:
+            track.out_run += 1
+            track.in_run = 0
+            if not track.drifting and track.out_run >= self.enter_after:
+                track.drifting = True
+                self.episodes += 1
+        else:
+            track.in_run += 1
+            track.out_run = 0
+            if track.drifting and track.in_run >= self.leave_after:
+                track.drifting = False
+        value = (band.center + dev) % 360.0 if circular else band.center + dev
+        return MetricJudgement(metric, value, dev, dev / band.sd, beyond, out, track.drifting)
+
+    @staticmethod
+    def _direction(metric: str, band: MetricBand, dev: float) -> str:
+        if metric == "rel_phase":
+            # In-phase (0 deg) means thorax and pelvis turn together: counter-rotation lost.
+            now = abs(_wrap180(band.center + dev))
+            return "counter-rotation lost" if now < abs(_wrap180(band.center)) else \
+                "more anti-phase"
+        if metric == "thorax_phase":
+            return "thorax late" if dev > 0 else "thorax early"
+        if metric == "pelvis_phase":
+            return "pelvis late" if dev > 0 else "pelvis early"
+        return "high" if dev > 0 else "low"
+
+    def _verdict(self, state: str, judge: bool, t_s: float | None = None) -> DriftVerdict:
+        progress = 1.0 if self.baseline else 0.0
+        if state == "building_baseline":
+            progress = min(1.0, self._collected / self.baseline_strides)
+        suppressed_for_s = 0.0
+        if state == "suppressed" and t_s is not None:
+            suppressed_for_s = max(0.0, self._suppress_until_s - t_s)
+        judgements: dict[str, MetricJudgement] = {}
+        if judge:
+            for metric in METRICS:
+                band = self._band(metric)
+                # While building, only a coach's absolute band can be judged.
+                if band is None or (state == "building_baseline" and band.source != "coach"):
+                    continue
+                j = self._judge(metric, band)
+                if j is not None:
+                    judgements[metric] = j
+            self._last = judgements
+        elif state in ("in_band", "building_baseline"):
+            # An unusable stride (gap, missed step) leaves every judgement as it was.
+            judgements = dict(self._last)
+        else:
+            self._last = {}
+        drifting = tuple(m for m in METRICS if m in judgements and judgements[m].drifting)
+        if not drifting:
+            return DriftVerdict(state, progress, drifting_metrics=(),
+                                suppressed_for_s=suppressed_for_s, judgements=judgements)
+        metric = drifting[0]
+        j = judgements[metric]
+        band = self._band(metric)
+        return DriftVerdict("drifting", progress, metric=metric,
+                            direction=self._direction(metric, band, j.deviation),
+                            unit=METRICS[metric][2], deviation=j.deviation,
+                            deviation_sd=j.deviation_sd, beyond_band=j.beyond_band,
+                            drifting_metrics=drifting, judgements=judgements)
