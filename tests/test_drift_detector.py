@@ -150,7 +150,9 @@ def test_cadence_jump_suppresses_then_rebuilds_baseline():
     states = [v.state for v in verdicts]
     first_sup = states.index("suppressed", start)
     assert first_sup - start <= 6         # the window median confirms after 6 of 10 strides
-    assert not any(v.drift for v in verdicts[start:])     # the new speed is the new normal
+    # The thorax shift that came with the new speed may be cued during the transition, but
+    # not once the jump is seen: the new speed is the new normal.
+    assert not any(v.drift for v in verdicts[first_sup:])
     sup = [i for i, s in enumerate(states) if s == "suppressed"]
     assert 19.5 <= strides[sup[-1]].t_end_s - strides[sup[0]].t_end_s <= 21
     assert states[sup[-1] + 1] == "building_baseline"
