@@ -54,6 +54,11 @@ def parse_chips(chips: str) -> tuple[str, str]:
         raise ConfigError(
             f"unknown simulated chips {chips!r}: use one of {', '.join(CHIP_CHOICES)} "
             "or PELVIS+THORAX, e.g. mpu6050+lsm6dsox")
+    if _CHIPS[names[0]][2] > _CHIPS[names[1]][3]:
+        # The pelvis IMU must sit at the lower address (that is how roles are assigned).
+        raise ConfigError(
+            f"simulated chips {chips!r} would put the pelvis IMU at a higher address than the "
+            f"thorax IMU; put the InvenSense part on the pelvis, e.g. {names[1]}+{names[0]}")
     return names[0], names[1]
 
 
