@@ -92,7 +92,9 @@ def test_adeptdata_cadence():
     for w in np.atleast_1d(np.genfromtxt(truth_file(path, "cadence"), delimiter=",", names=True)):
         got = window_cadence_spm(det, w["t_start_s"], w["t_end_s"])
         errs.append(abs((got or 0.0) - w["cadence_spm"]))
-    # Measured: MAE 2.9 spm (target 1): the hip sensor sees the two feet differently and
-    # left/right contact timing is asymmetric in a few minutes. Standing minute: no steps.
-    assert np.mean(errs) <= 3.5
+    # Measured: MAE 0.12 spm, worst minute 0.33 (2.9 and 18 without StepRhythm: the hip
+    # sensor sees the two feet differently, detected intervals alternate ~0.33/0.45 s and the
+    # window rule's 25 % band then drops one side). Standing minute: no steps.
+    assert np.mean(errs) <= 1.0
+    assert max(errs) <= 1.0
     assert sum(420.5 < d < 479.5 for d in det) <= 5

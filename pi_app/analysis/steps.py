@@ -6,6 +6,14 @@ flight level and rises, before the stance peak. The detector finds stance peaks 
 short centred smoothing, with a refractory period shorter than the shortest step), takes the
 flight valley before each peak, and returns the time at which the raw vertical signal rises
 through the valley plus a small level, interpolated between samples.
+
+A sensor off the midline (e.g. a belt at one hip) sees the two feet differently: one side's
+loading rise is sharp, the other's is blunted and its detected onset is biased, so detected
+step intervals alternate long/short by 20-35 % while the runner's true step-time asymmetry is a
+few percent (healthy runners 1-5 %; force-plate truth on the treadmill DEV trials here stays
+below ~9 %). `StepRhythm` therefore treats persistent left/right alternation beyond
+`max_asymmetry` of the step time as a detection bias and moves both sides' contacts toward
+the stride rhythm by the excess only; smaller, plausible asymmetries pass unchanged.
 """
 
 from __future__ import annotations
@@ -35,6 +43,8 @@ class StepDetector:
       foot + max(onset_level_g, onset_fraction * (peak - foot)) before the half-way crossing,
       linearly interpolated (about the 50 N ground-force threshold, blurred by filtering).
     - vertical: a VerticalEstimator (a default one is made).
+    - rhythm: a StepRhythm that removes implausible left/right timing alternation (a default
+      one is made; pass StepRhythm(max_asymmetry=None) to keep the raw onsets).
 
     `update(t_s, acc_g)` takes (n,) times and (n, 3) specific force in sensor axes and returns
     the contact times (s, sub-sample) newly confirmed by these samples, oldest first; all of
@@ -48,7 +58,8 @@ class StepDetector:
                  onset_window_s: float = 0.35, min_peak_g: float = 1.5, min_rise_g: float = 0.8,
                  onset_level_g: float = 0.2, onset_fraction: float = 0.0,
                  foot_window_s: float = 0.03,
-                 gap_factor: float = 3.0, vertical: VerticalEstimator | None = None):
+                 gap_factor: float = 3.0, vertical: VerticalEstimator | None = None,
+                 rhythm: "StepRhythm | None" = None):
         if not 1.0 <= rate_hz <= 100000.0:
             raise ValueError(f"rate_hz must be a positive sample rate, got {rate_hz}")
         self.rate_hz = float(rate_hz)
@@ -61,6 +72,7 @@ class StepDetector:
         self.onset_fraction = onset_fraction
         self.max_dt_s = gap_factor / self.rate_hz
         self.vertical = vertical if vertical is not None else VerticalEstimator()
+        self.rhythm = rhythm if rhythm is not None else StepRhythm()
         self.contacts_t_s: list[float] = []
         self._hw = max(1, int(round(smooth_s * self.rate_hz / 2)))
         self._r = max(1, int(round(refractory_s * self.rate_hz)))
@@ -74,6 +86,8 @@ class StepDetector:
         self._next = 0                      # first buffer index not yet examined as a peak
         self._last_peak_i = -10**9          # buffer index of the last accepted peak
         self._last_peak_t = -np.inf
+        self._last_out_t = -np.inf
+        self.rhythm.reset()
 
     def update(self, t_s, acc_g) -> list[float]:
         tv, vv = self.vertical.update(t_s, acc_g)
@@ -148,7 +162,10 @@ class StepDetector:
             self._last_peak_i = i
             if t_on > self._last_peak_t:
                 self._last_peak_t = t_on
-                found.append(t_on)
+                t_out = self.rhythm.update(t_on)
+                if t_out > self._last_out_t:
+                    self._last_out_t = t_out
+                    found.append(t_out)
         self._next = last + 1
         self.contacts_t_s += found
         return found
@@ -194,6 +211,52 @@ class StepDetector:
         seg = self._v[lo:hi + 1]
         k = np.flatnonzero((seg[:-1] < level) & (seg[1:] >= level))
         return lo + int(k[-1]) if k.size else None
+
+
+class StepRhythm:
+    """Removes implausible left/right alternation from a stream of contact times (s).
+
+    Steps alternate feet, so in a chain of consecutive steps the intervals ending at even and
+    at odd contacts belong to the two sides. For each new contact the median of the last
+    `n_intervals / 2` same-parity intervals is compared with that of the other parity; when
+    they differ by more than `max_asymmetry` x the step time, the contact is moved by a quarter
+    of the excess (the other side's contacts move the opposite way), which leaves exactly
+    `max_asymmetry` of alternation. A chain starts again after an interval outside
+    `min_interval_s`-`max_interval_s` (a missed or extra step, a pause) or `reset()`; contacts
+    before `n_intervals` intervals are in the chain pass unchanged. Uses only past contacts:
+    no added delay. `max_asymmetry=None` disables the correction.
+    """
+
+    def __init__(self, max_asymmetry: float | None = 0.10, n_intervals: int = 8,
+                 min_interval_s: float = 0.24, max_interval_s: float = 0.60):
+        if n_intervals < 4 or n_intervals % 2:
+            raise ValueError(f"n_intervals must be an even number >= 4, got {n_intervals}")
+        self.max_asymmetry = max_asymmetry
+        self.n_intervals = n_intervals
+        self.min_interval_s = min_interval_s
+        self.max_interval_s = max_interval_s
+        self.reset()
+
+    def reset(self) -> None:
+        self._raw_t: deque[float] = deque(maxlen=self.n_intervals + 1)
+
+    def update(self, t_s: float) -> float:
+        """Add one raw contact time (s, increasing); return its corrected time (s)."""
+        if self._raw_t:
+            dt = t_s - self._raw_t[-1]
+            if not self.min_interval_s <= dt <= self.max_interval_s:
+                self._raw_t.clear()
+        self._raw_t.append(t_s)
+        if self.max_asymmetry is None or len(self._raw_t) < self.n_intervals + 1:
+            return t_s
+        d = np.diff(np.asarray(self._raw_t))
+        same = float(np.median(d[::-2]))      # intervals ending at this contact's side
+        other = float(np.median(d[-2::-2]))
+        diff = same - other
+        excess = abs(diff) - self.max_asymmetry * 0.5 * (same + other)
+        if excess <= 0.0:
+            return t_s
+        return float(t_s - np.sign(diff) * excess / 4.0)
 
 
 class CadenceTracker:
