@@ -55,6 +55,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--chips", default="mpu6050",
                    help="simulated chips: NAME or PELVIS+THORAX (default mpu6050)")
     p.add_argument("--seed", type=int, default=0, help="simulation seed (default 0)")
+    p.add_argument("--quiet", action="store_true", help="print nothing when done")
     p.set_defaults(func=run)
     return p
 
@@ -194,5 +195,6 @@ def run(args) -> int:
         message += f"; truth in {steps_path.name} and {strides_path.name}"
     if problems:
         message += "; " + "; ".join(problems)
-    print(message + ".", file=sys.stderr if interrupted else sys.stdout)
+    if not args.quiet:
+        print(message + ".", file=sys.stderr if interrupted else sys.stdout)
     return 0

@@ -74,7 +74,9 @@ def score_steps(truth: Sequence[Step], detected: Sequence[Step], t_first_s: floa
     counts (as a miss or a false detection) when it is itself scored. Returns a dict with
     n_truth, n_detected, n_matched, precision, recall, f1, bias_ms (mean detected - truth),
     median_abs_error_ms and side_accuracy (over matches where both sides are known; None if
-    there are none). Ratios are None when undefined (nothing to divide by).
+    there are none). Ratios are None when undefined (nothing to divide by). For pooling
+    recordings it also returns n_false, n_missed, timing_errors_ms (detected - truth per match),
+    sides_compared and sides_correct.
     """
     gaps = list(gaps)
     t_truth = np.array([s.t_s for s in truth], dtype=float)
@@ -109,6 +111,12 @@ def score_steps(truth: Sequence[Step], detected: Sequence[Step], t_first_s: floa
         "bias_ms": float(err_s.mean() * 1e3) if err_s.size else None,
         "median_abs_error_ms": float(np.median(np.abs(err_s)) * 1e3) if err_s.size else None,
         "side_accuracy": (sum(a == b for a, b in sided) / len(sided)) if sided else None,
+        # Raw material for pooling several recordings:
+        "n_false": n_false,
+        "n_missed": n_missed,
+        "timing_errors_ms": [float(e * 1e3) for e in err_s],
+        "sides_compared": len(sided),
+        "sides_correct": sum(a == b for a, b in sided),
     }
 
 

@@ -42,32 +42,44 @@ def match_strides(truth_t_start_s: Sequence[float], detected_t_start_s: Sequence
     return sorted(pairs)
 
 
-def _mae(pairs, truth, detected, name, circular=False) -> float | None:
+def _abs_errors(pairs, truth, detected, name, circular=False) -> list[float]:
     vals = [(getattr(truth[i], name), getattr(detected[j], name)) for i, j in pairs]
     vals = [(a, b) for a, b in vals if a is not None and b is not None
             and np.isfinite(a) and np.isfinite(b)]
     if not vals:
-        return None
+        return []
     a, b = np.array(vals).T
     err = circular_abs_diff_deg(a, b) if circular else np.abs(a - b)
-    return float(np.mean(err))
+    return [float(e) for e in err]
+
+
+#: score key -> (StrideMetrics field, circular?)
+SCORED_METRICS = {
+    "cadence_mae_spm": ("cadence_spm", False),
+    "pelvis_rom_mae_deg": ("pelvis_rom_deg", False),
+    "thorax_rom_mae_deg": ("thorax_rom_deg", False),
+    "pelvis_phase_cmae_deg": ("pelvis_phase_deg", True),
+    "thorax_phase_cmae_deg": ("thorax_phase_deg", True),
+    "rel_phase_cmae_deg": ("rel_phase_deg", True),
+}
 
 
 def score_strides(truth: Sequence[StrideMetrics], detected: Sequence[StrideMetrics],
                   tol_s: float = 0.06) -> dict:
     """Score detected strides against truth. Returns a dict with n_truth, n_detected, n_matched,
     recall, cadence_mae_spm, pelvis_rom_mae_deg, thorax_rom_mae_deg, pelvis_phase_cmae_deg,
-    thorax_phase_cmae_deg, rel_phase_cmae_deg (None where no matched stride has both values)."""
+    thorax_phase_cmae_deg, rel_phase_cmae_deg (None where no matched stride has both values),
+    and under "abs_errors" the per-stride absolute errors behind each of those (for pooling)."""
     pairs = match_strides([s.t_start_s for s in truth], [s.t_start_s for s in detected], tol_s)
-    return {
+    errors = {key: _abs_errors(pairs, truth, detected, name, circular)
+              for key, (name, circular) in SCORED_METRICS.items()}
+    result = {
         "n_truth": len(truth),
         "n_detected": len(detected),
         "n_matched": len(pairs),
         "recall": len(pairs) / len(truth) if truth else None,
-        "cadence_mae_spm": _mae(pairs, truth, detected, "cadence_spm"),
-        "pelvis_rom_mae_deg": _mae(pairs, truth, detected, "pelvis_rom_deg"),
-        "thorax_rom_mae_deg": _mae(pairs, truth, detected, "thorax_rom_deg"),
-        "pelvis_phase_cmae_deg": _mae(pairs, truth, detected, "pelvis_phase_deg", circular=True),
-        "thorax_phase_cmae_deg": _mae(pairs, truth, detected, "thorax_phase_deg", circular=True),
-        "rel_phase_cmae_deg": _mae(pairs, truth, detected, "rel_phase_deg", circular=True),
     }
+    for key, errs in errors.items():
+        result[key] = float(np.mean(errs)) if errs else None
+    result["abs_errors"] = errors
+    return result
