@@ -1,0 +1,1 @@
+"""The live app: threads wired together, the snapshot the dashboard reads, coach commands."""

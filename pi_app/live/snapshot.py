@@ -1,0 +1,160 @@
+"""What the analysis thread publishes for the dashboard, and what the coach sends back.
+
+The analysis thread builds a new immutable `LiveSnapshot` after every chunk it analyses and
+puts it in a `SnapshotBox`; the UI (main thread) takes the newest one each frame. The UI never
+calls into the analysis: coach key presses become `CoachCommand`s on a queue that the analysis
+thread drains between chunks. So a slow or absent display never delays analysis or cues.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from pi_app.analysis.drift import DriftVerdict
+from pi_app.analysis.types import StrideMetrics
+
+
+@dataclass(frozen=True)
+class CueEvent:
+    """One cue decision (played or deliberately withheld).
+
+    t_s: sample-clock time of the decision (s). kind: the drift kind that caused it, e.g.
+    "counter_rotation_lost", "more_anti_phase", "thorax_early", "thorax_late", "cadence_low",
+    "cadence_high", or "metronome". intensity: 0..1 (error-scaled). played: False when the
+    policy withheld it (faded schedule, minimum interval, muted, mode off). reason: short
+    text for the cue log (e.g. "faded: 1 of 2", "muted"). latency_ms: from the sample that
+    closed the stride to the cue starting, when played.
+    """
+
+    t_s: float
+    kind: str
+    intensity: float
+    played: bool
+    reason: str = ""
+    latency_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class SensorStatus:
+    """One IMU as the dashboard shows it (from acquisition health)."""
+
+    role: str
+    model: str | None
+    address: int | None
+    present: bool
+    configured_rate_hz: float | None
+    effective_rate_hz: float | None
+    overflows: int = 0
+    i2c_errors: int = 0
+    gaps: int = 0
+    reconnects: int = 0
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class LiveSnapshot:
+    """Everything the coach's screen shows, at one instant. Angles in deg, times in s.
+
+    t_s: sample-clock time of the newest analysed sample. cadence_spm: live cadence or None.
+    rel_phase_deg / pelvis_phase_deg / thorax_phase_deg: continuous phases (None = unknown);
+    phase_confidence 0..1. band_deg: the runner's relative-phase band (low, high) or None
+    while it is being built; band_source "baseline" | "coach". recent_strides: the last
+    strides (oldest first, up to ~20). trace_t_s with trace_pelvis_deg / trace_thorax_deg:
+    the live rotation traces of the last ~4 s (decimated). verdict: the newest drift verdict.
+    cue_log: newest last. cue_mode: "bandwidth" | "faded" | "off". stalled_threads: names of
+    threads whose heartbeat is late. warnings: one-line problems to show (no audio device,
+    recording stopped, ...).
+    """
+
+    t_s: float = 0.0
+    simulated: bool = False
+    scenario: str | None = None
+    cadence_spm: float | None = None
+    rel_phase_deg: float | None = None
+    pelvis_phase_deg: float | None = None
+    thorax_phase_deg: float | None = None
+    phase_confidence: float | None = None
+    band_deg: tuple[float, float] | None = None
+    band_source: str | None = None
+    recent_strides: tuple[StrideMetrics, ...] = ()
+    trace_t_s: np.ndarray = field(default_factory=lambda: np.empty(0))
+    trace_pelvis_deg: np.ndarray = field(default_factory=lambda: np.empty(0))
+    trace_thorax_deg: np.ndarray = field(default_factory=lambda: np.empty(0))
+    verdict: DriftVerdict | None = None
+    cue_log: tuple[CueEvent, ...] = ()
+    cue_mode: str = "bandwidth"
+    muted: bool = False
+    metronome_on: bool = False
+    metronome_target_spm: float | None = None
+    recording: bool = False
+    calibration_text: str = "not calibrated"
+    sensors: tuple[SensorStatus, ...] = ()
+    stalled_threads: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+class SnapshotBox:
+    """The newest snapshot, handed from the analysis thread to the UI without blocking either
+    for longer than a pointer swap."""
+
+    def __init__(self, initial: LiveSnapshot | None = None):
+        self._lock = threading.Lock()
+        self._snapshot = initial if initial is not None else LiveSnapshot()
+        self._version = 0
+
+    def put(self, snapshot: LiveSnapshot) -> None:
+        with self._lock:
+            self._snapshot = snapshot
+            self._version += 1
+
+    def get(self) -> tuple[LiveSnapshot, int]:
+        """(newest snapshot, version number; increases with every put)."""
+        with self._lock:
+            return self._snapshot, self._version
+
+
+#: Coach commands (CoachCommand.kind) and the value each takes.
+COACH_COMMANDS = {
+    "restart_baseline": "none",
+    "band_from_current": "none",
+    "cycle_cue_mode": "none",            # bandwidth -> faded -> off -> bandwidth
+    "toggle_mute": "none",
+    "toggle_metronome": "none",
+    "metronome_target_delta_spm": "float (e.g. +2 / -2)",
+    "toggle_recording": "none",
+    "quit": "none",
+}
+
+
+@dataclass(frozen=True)
+class CoachCommand:
+    """A coach key press turned into a request for the analysis thread."""
+
+    kind: str
+    value: float | None = None
+
+    def __post_init__(self):
+        if self.kind not in COACH_COMMANDS:
+            raise ValueError(f"unknown coach command {self.kind!r}")
+
+
+class CommandQueue:
+    """UI -> analysis thread: put never blocks, the analysis drains between chunks."""
+
+    def __init__(self):
+        self._q: queue.SimpleQueue[CoachCommand] = queue.SimpleQueue()
+
+    def put(self, command: CoachCommand) -> None:
+        self._q.put(command)
+
+    def drain(self) -> list[CoachCommand]:
+        out = []
+        while True:
+            try:
+                out.append(self._q.get_nowait())
+            except queue.Empty:
+                return out
