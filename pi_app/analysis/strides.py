@@ -45,6 +45,11 @@ def stride_phase_deg(t_s: np.ndarray, x: np.ndarray, t_start_s: float, t_end_s: 
     return float(np.degrees(np.angle(z)) % 360.0)
 
 
+#: Longest delay (s) with which a strike may reach the stride analyzer after it happened
+#: (StepDetector: ~0.6 s, plus its 2 s vertical bootstrap at the start of a stream).
+STRIKE_DELAY_MAX_S = 3.0
+
+
 class StrideAnalyzer:
     """Streaming stride metrics from per-segment theta (deg) and strikes with sides.
 
@@ -177,7 +182,10 @@ class StrideAnalyzer:
         elif self._start is not None:
             keep_from = self._start[0]
         else:
-            keep_from = float(self._t[-1]) - 1.0
+            # No right strike yet: strikes are reported up to ~3 s late at the start of a
+            # stream (vertical bootstrap + detection delay), so keep enough theta for the
+            # first stride to be measured when its opening strike arrives.
+            keep_from = float(self._t[-1]) - (self.max_stride_s + STRIKE_DELAY_MAX_S)
         # One sample before the window so theta(t_start) can be interpolated.
         cut = max(0, int(np.searchsorted(self._t, keep_from)) - 1)
         if cut > 0:
