@@ -58,6 +58,8 @@ class DatasetScore:
     sides_correct: int = 0
     n_truth_strides: int = 0
     n_matched_strides: int = 0
+    # matched strides whose truth has a relative phase, and how many of ours have one too
+    n_matched_with_truth_rel: int = 0
     stride_errors: dict[str, list[float]] = field(
         default_factory=lambda: {k: [] for k in SCORED_METRICS})
     window_errors_spm: list[float] = field(default_factory=list)
@@ -79,6 +81,9 @@ class DatasetScore:
                                   if self.sides_compared else None)
         if self.n_truth_strides:
             m["stride_recall"] = self.n_matched_strides / self.n_truth_strides
+            if self.n_matched_with_truth_rel:
+                m["rotation_coverage"] = (len(self.stride_errors["rel_phase_cmae_deg"])
+                                          / self.n_matched_with_truth_rel)
             for key, errs in self.stride_errors.items():
                 m[key] = float(np.mean(errs)) if errs else None
         if self.window_errors_spm or self.windows_missing:
@@ -137,6 +142,7 @@ def score_case(case: ValidationCase, score: DatasetScore,
         if analysis is not None:
             st = score_strides(case.truth_strides, analysis.strides)
             score.n_matched_strides += st["n_matched"]
+            score.n_matched_with_truth_rel += st["n_matched_with_truth"]["rel_phase_cmae_deg"]
             for key, errs in st["abs_errors"].items():
                 score.stride_errors[key].extend(errs)
     for window in case.truth_windows:
@@ -203,7 +209,8 @@ def _fmt(value, key: str) -> str:
         return "–"
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
-    if key in ("step_f1", "step_precision", "step_recall", "side_accuracy", "stride_recall"):
+    if key in ("step_f1", "step_precision", "step_recall", "side_accuracy", "stride_recall",
+               "rotation_coverage"):
         return f"{value:.3f}"
     if key == "realtime_factor":
         return f"{value:.0f}×"
@@ -218,6 +225,7 @@ ROWS = (
     ("step_median_abs_error_ms", "step median abs timing error, ms"),
     ("side_accuracy", "side (L/R) accuracy"),
     ("stride_recall", "stride recall (±60 ms)"),
+    ("rotation_coverage", "matched strides with rotation metrics"),
     ("cadence_mae_spm", "cadence per stride MAE, spm"),
     ("window_cadence_mae_spm", "window cadence MAE, spm"),
     ("pelvis_rom_mae_deg", "pelvis ROM MAE, deg"),

@@ -82,4 +82,8 @@ def score_strides(truth: Sequence[StrideMetrics], detected: Sequence[StrideMetri
     for key, errs in errors.items():
         result[key] = float(np.mean(errs)) if errs else None
     result["abs_errors"] = errors
+    # How many matched strides have a truth value per metric (ours may lack one).
+    result["n_matched_with_truth"] = {
+        key: sum(1 for i, _ in pairs if getattr(truth[i], name) is not None)
+        for key, (name, _) in SCORED_METRICS.items()}
     return result
