@@ -46,6 +46,11 @@ class SensorSpec:
     settings: ImuSettings = field(default_factory=ImuSettings)
 
 
+# While one chip waits out its reset, the others are drained this often (s): well inside the
+# smallest FIFO (MPU-6500: 42 ms at 1 kHz).
+_WAIT_STEP_S = 0.01
+
+
 def _default_open_imu(bus, address: int, bus_number: int | None = None) -> ImuDriver:
     from pi_app.hw.detect import open_imu
     return open_imu(bus, address, bus_number=bus_number)
@@ -172,6 +177,7 @@ class SensorReader:
             return
         try:
             driver = self._open_imu(self.bus, s.spec.address, bus_number=self.bus_number)
+            driver.wait_s = lambda seconds: self._wait_draining_others(s, seconds)
             driver.configure(s.spec.settings)
         except OSError as err:
             s.health.last_error = f"{self._describe(s)} does not answer ({err.strerror or err})"
@@ -195,6 +201,19 @@ class SensorReader:
         h.model = driver.model
         h.configured_rate_hz = rate_hz
         h.effective_rate_hz = s.fit.effective_rate_hz
+
+    def _wait_draining_others(self, s: _Sensor, seconds: float) -> None:
+        """Wait `seconds` (a chip's reset time) while draining every other present sensor
+        each `_WAIT_STEP_S`, so a reconnecting chip does not overflow the others' FIFOs."""
+        end_s = self.clock.now_s() + seconds
+        while True:
+            now_s = self.clock.now_s()
+            if now_s >= end_s:
+                return
+            self.clock.sleep_s(min(_WAIT_STEP_S, end_s - now_s))
+            for other in self._sensors:
+                if other is not s and other.driver is not None:
+                    self._guarded(other, self._poll_one, self.clock.now_s())
 
     def _answers(self, s: _Sensor) -> bool:
         """A side-effect-free check that a vanished sensor acknowledges again. (open_imu

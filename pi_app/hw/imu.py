@@ -14,6 +14,7 @@ The bus object is anything with the smbus2.SMBus methods (`read_byte_data`, `wri
 from __future__ import annotations
 
 import abc
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -84,6 +85,11 @@ class ImuDriver(abc.ABC):
         self.model = model
         self.stats = DriverStats()
         self.settings = ImuSettings()
+        # How the driver waits during configure() (e.g. after a device reset), seconds.
+        # The sensor reader replaces it with a wait that keeps draining the other chips,
+        # whose FIFOs would otherwise overflow while this one restarts.
+        bus_clock = getattr(bus, "clock", None)
+        self.wait_s = bus_clock.sleep_s if bus_clock is not None else time.sleep
 
     @abc.abstractmethod
     def configure(self, settings: ImuSettings = ImuSettings()) -> None:

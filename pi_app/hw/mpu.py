@@ -82,7 +82,8 @@ class MpuDriver(ImuDriver):
     """MPU-6050 / 6500 / 9250 / 9255 on `bus` at `address`.
 
     `sleep_s(seconds)` waits after the device reset; it defaults to the bus's clock when the
-    bus has one (the simulated bus), else `time.sleep`.
+    bus has one (the simulated bus), else `time.sleep`. It is the public attribute
+    `wait_s`, which the sensor reader replaces so other chips keep being drained meanwhile.
     """
 
     frame_bytes = FRAME_BYTES
@@ -95,7 +96,7 @@ class MpuDriver(ImuDriver):
         if sleep_s is None:
             bus_clock = getattr(bus, "clock", None)
             sleep_s = bus_clock.sleep_s if bus_clock is not None else time.sleep
-        self._sleep_s = sleep_s
+        self.wait_s = sleep_s
         self._rate_hz = 0.0
         self._acc_index = _nearest(ACC_RANGES_G, self.settings.acc_range_g)
         self._gyro_index = _nearest(GYRO_RANGES_DPS, self.settings.gyro_range_dps)
@@ -108,7 +109,7 @@ class MpuDriver(ImuDriver):
         self._plan(settings)
         write = self._write
         write(PWR_MGMT_1, PWR_DEVICE_RESET)
-        self._sleep_s(RESET_WAIT_S)
+        self.wait_s(RESET_WAIT_S)
         write(PWR_MGMT_1, PWR_CLKSEL_PLL)       # wake (SLEEP = 0), gyro-referenced clock
         write(SMPLRT_DIV, self._smplrt_div)
         write(CONFIG, self._dlpf_cfg)            # FIFO_MODE = 0: stream, overwrite when full
