@@ -120,6 +120,7 @@ class Lsm6dsDriver(ImuDriver):
         self._gyro_dps_per_lsb = 0.0
         self._pending: dict[int, tuple[int, np.ndarray]] = {}   # DSOX: unpaired word by tag
         self._gap = False          # words were lost outside an overrun: reset on next drain
+        self._reading_fifo = False  # an error now may have taken FIFO bytes with it
 
     # -- ImuDriver properties ------------------------------------------------------------------
     @property
@@ -211,13 +212,16 @@ class Lsm6dsDriver(ImuDriver):
             raise RuntimeError(f"{self.describe()}: configure() must be called before drain()")
         if self._gap:
             return self._overflow(0)
+        self._reading_fifo = False
         try:
             if self._part.tagged_fifo:
                 return self._drain_tagged()
             return self._drain_pattern()
         except OSError:
-            # Part of a burst may have left the FIFO: the next drain restarts it and says so.
-            self._gap = True
+            # A failed status read consumed nothing; a failed data burst may have taken part
+            # of the FIFO with it: then the next drain restarts the FIFO and reports the gap.
+            if self._reading_fifo:
+                self._gap = True
             raise
 
     def _drain_pattern(self) -> FifoBatch:
@@ -290,6 +294,7 @@ class Lsm6dsDriver(ImuDriver):
     def _read_fifo(self, register: int, n_bytes: int, unit_bytes: int) -> bytes:
         """`n_bytes` from the FIFO output window in bursts of whole `unit_bytes` units (the
         window's address rolls back, so each burst continues where the last one stopped)."""
+        self._reading_fifo = True
         burst = max(self.max_burst_bytes // unit_bytes, 1) * unit_bytes
         chunks = []
         done = 0

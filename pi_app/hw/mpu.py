@@ -97,6 +97,7 @@ class MpuDriver(ImuDriver):
             bus_clock = getattr(bus, "clock", None)
             sleep_s = bus_clock.sleep_s if bus_clock is not None else time.sleep
         self.wait_s = sleep_s
+        self._fifo_suspect = False
         self._rate_hz = 0.0
         self._acc_index = _nearest(ACC_RANGES_G, self.settings.acc_range_g)
         self._gyro_index = _nearest(GYRO_RANGES_DPS, self.settings.gyro_range_dps)
@@ -180,6 +181,7 @@ class MpuDriver(ImuDriver):
         self.bus.read_byte_data(self.address, INT_STATUS)
         self._write(USER_CTRL, USER_FIFO_EN)
         self.stats.partial_frame_bytes_left = 0
+        self._fifo_suspect = False
 
     def fifo_count(self) -> int:
         """Bytes now in the FIFO (one 2-byte read: reading COUNTH latches COUNTL)."""
@@ -189,6 +191,13 @@ class MpuDriver(ImuDriver):
         return (high << 8) | low
 
     def drain(self) -> FifoBatch:
+        if self._fifo_suspect:
+            # The last drain failed mid-burst: bytes may have left the FIFO unaccounted for,
+            # so its frame alignment and timing cannot be trusted. Restart it, report a gap.
+            self._fifo_suspect = False
+            self.reset_fifo()
+            self.stats.overflows += 1
+            return FifoBatch.empty(overflowed=True)
         status = self.bus.read_byte_data(self.address, INT_STATUS)
         count = self.fifo_count()
         # A FIFO within one frame of full has lost, or is about to lose, its oldest bytes while
@@ -200,7 +209,11 @@ class MpuDriver(ImuDriver):
             batch.frames_lost_estimate = min(count, self.fifo_capacity_bytes) // self.frame_bytes
             return batch
         n_bytes = count - count % self.frame_bytes
-        raw = self._read_fifo(n_bytes)
+        try:
+            raw = self._read_fifo(n_bytes)
+        except OSError:
+            self._fifo_suspect = True
+            raise
         counts = np.frombuffer(raw, dtype=">i2").reshape(-1, 6).astype(np.float64)
         acc_g = counts[:, 0:3] / ACC_LSB_PER_G[self._acc_index]
         gyro_dps = counts[:, 3:6] / GYRO_LSB_PER_DPS[self._gyro_index]
