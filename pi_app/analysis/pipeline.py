@@ -98,6 +98,7 @@ class Analyzer:
         self._theta: dict[str, list[np.ndarray]] = {s: [] for s in self.gyro_segments}
         self._theta_live: dict[str, list[np.ndarray]] = {s: [] for s in self.gyro_segments}
         self._rate: dict[str, list[np.ndarray]] = {s: [] for s in self.gyro_segments}
+        self._plain_t: list[np.ndarray] = []
         self.live = LiveState()
         self.n_strides = 0
 
@@ -111,6 +112,8 @@ class Analyzer:
         contacts = []
         if chunk.pelvis_acc_g is not None:
             contacts = self.steps.update(chunk.t_s, chunk.pelvis_acc_g)
+        if not self.gyro_segments:
+            self._plain_t.append(chunk.t_s)
         for s in self.gyro_segments:
             acc, gyro = chunk.acc_g(s), chunk.gyro_dps(s)
             if acc is None or gyro is None:
@@ -141,7 +144,10 @@ class Analyzer:
         """The samples every segment has finished (a common prefix of the time base):
         t_s, theta_deg, theta_live_deg and axial rate (deg/s) per segment."""
         if not self.gyro_segments:
-            return np.empty(0), {}, {}, {}
+            # Accelerometer only: strides still need the time base (cadence, quality).
+            t_out = np.concatenate(self._plain_t) if self._plain_t else np.empty(0)
+            self._plain_t = []
+            return t_out, {}, {}, {}
         buffers = (self._theta_t, self._theta, self._theta_live, self._rate)
         joined = [{s: np.concatenate(b[s]) if b[s] else np.empty(0) for s in self.gyro_segments}
                   for b in buffers]
