@@ -21,6 +21,8 @@ COMMAND_MODULES = [
     "calibrate",
     "analyze",
     "validate",
+    "run",
+    "demo",
 ]
 
 

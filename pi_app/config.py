@@ -56,8 +56,6 @@ class BuzzerConfig:
     enabled: bool = _opt(default=True)
     pin_bcm: int = _opt(default=18, lo=2, hi=27, what="a BCM GPIO number")
     kind: str = _opt(default="active", choices=("active", "passive"))
-    tone_hz: float = _opt(default=2700.0, lo=100.0, hi=10000.0,
-                          what="a PWM tone frequency in Hz (passive buzzer)")
 
 
 @dataclass(frozen=True)
@@ -74,16 +72,16 @@ class AudioConfig:
 @dataclass(frozen=True)
 class CuesConfig:
     """When the athlete is cued: bandwidth (every eligible drifting stride, silent in band),
-    faded (the fraction of eligible strides cued steps down `fade_schedule`, one step per
-    `fade_step_cues` cues), or off."""
+    faded (from `after_s` seconds into the session, only `fraction` of the eligible strides
+    are cued, per [after_s, fraction] pair of `fade_schedule`), or off."""
 
     mode: str = _opt(default="bandwidth", choices=("bandwidth", "faded", "off"))
-    min_interval_s: float = _opt(default=4.0, lo=0.0, hi=600.0,
+    min_interval_s: float = _opt(default=3.0, lo=0.0, hi=600.0,
                                  what="seconds between two cues")
-    fade_schedule: tuple[float, ...] = _opt(default=(1.0, 0.5, 0.25), lo=0.0, hi=1.0,
-                                            what="a list of fractions")
-    fade_step_cues: int = _opt(default=10, lo=1, hi=1000, what="a number of cues")
-    error_scaled: bool = _opt(default=True)
+    fade_schedule: tuple[tuple[float, float], ...] = _opt(
+        default=((0.0, 1.0), (300.0, 0.5), (600.0, 0.25)),
+        what="a list of [after_s, fraction] pairs starting at after_s 0, fractions 1, 0.5, "
+             "0.25, ... (1/n)")
 
 
 @dataclass(frozen=True)
@@ -166,7 +164,7 @@ def _describe_allowed(f: dataclasses.Field) -> str:
             float: "a number"}.get(_base_type(f), "a value")
     what = meta.get("what") or base
     if _base_type(f) is tuple:
-        what = meta.get("what") or "a list of numbers"
+        return what
     lo, hi = meta.get("lo"), meta.get("hi")
     if lo is not None and hi is not None:
         return f"{what} from {lo:g} to {hi:g}"
@@ -195,16 +193,23 @@ def _check_value(f: dataclasses.Field, value, fail) -> Any:
             fail()
         return value
     if base is tuple:
+        # The fade schedule: [[after_s, fraction], ...], after_s from 0, fraction 1/n.
         if not isinstance(value, list) or not value:
             fail()
         out = []
-        for v in value:
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        for pair in value:
+            if not isinstance(pair, list) or len(pair) != 2 or any(
+                    isinstance(v, bool) or not isinstance(v, (int, float))
+                    or not math.isfinite(v) for v in pair):
                 fail()
-            if not meta["lo"] <= v <= meta["hi"]:
+            after_s, fraction = float(pair[0]), float(pair[1])
+            if after_s < 0 or not 0 < fraction <= 1 or \
+                    abs(1.0 / fraction - round(1.0 / fraction)) > 1e-6:
                 fail()
-            out.append(float(v))
-        return tuple(out)
+            out.append((after_s, fraction))
+        if min(a for a, _ in out) != 0.0:
+            fail()
+        return tuple(sorted(out))
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         fail()
     if base is int:
@@ -334,8 +339,7 @@ drain_interval_s = 0.015   # FIFO drain period; 0.010-0.020 keeps every FIFO fro
 [buzzer]
 enabled = true
 pin_bcm = 18               # BCM GPIO number of the buzzer's signal pin
-kind = "active"            # "active" (on/off) or "passive" (PWM tone)
-tone_hz = 2700.0           # PWM frequency for a passive buzzer (Hz)
+kind = "active"            # "active" (on/off) or "passive" (PWM: each cue has its own pitch)
 
 [audio]
 enabled = true
@@ -345,10 +349,10 @@ buffer_frames = 256        # mixer buffer: small = low latency (256 frames at 44
 
 [cues]
 mode = "bandwidth"         # "bandwidth" (silent in band), "faded" or "off"
-min_interval_s = 4.0       # never two cues closer than this (s)
-fade_schedule = [1.0, 0.5, 0.25]   # faded mode: fraction of eligible strides cued, step by step
-fade_step_cues = 10        # faded mode: cues before moving to the next step
-error_scaled = true        # louder / longer cue the further outside the band
+min_interval_s = 3.0       # never two cues closer than this (s)
+# faded mode: [after_s, fraction]: from after_s seconds into the session cue only that
+# fraction (1, 1/2, 1/4, ...) of the eligible strides (every 1st, 2nd, 4th; not random)
+fade_schedule = [[0.0, 1.0], [300.0, 0.5], [600.0, 0.25]]
 
 [baseline]
 warmup_s = 30.0            # running time before the baseline starts (s)
