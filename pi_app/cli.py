@@ -23,6 +23,10 @@ COMMAND_MODULES = [
     "validate",
     "run",
     "demo",
+    "sessions",
+    "export",
+    "report",
+    "replay",
 ]
 
 

@@ -22,6 +22,7 @@ on untouched.
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import sqlite3
@@ -91,9 +92,9 @@ class SessionRecorder:
     """Writes one session (raw samples, steps, strides, cues, events) from its own thread.
 
     store: the `SessionStore` (the writer opens its own connection to it). info: the session's
-    description. drift: the live `DriftDetector`, read on the caller's thread at each
-    `on_update` with strides to store the relative-phase band each stride was judged against
-    (optional). commit_interval_s: longest time between commits (s, on `clock`).
+    description. drift: the live `DriftDetector`, or a callable returning the current one (a
+    restarted baseline may replace it), read on the caller's thread at each `on_update` with
+    strides to store the relative-phase band each stride was judged against (optional). commit_interval_s: longest time between commits (s, on `clock`).
     max_backlog_items: queued items beyond which the disk is considered too slow and recording
     stops (a bound on memory). on_commit(t_last_s): called on the writer thread after each
     commit with the newest committed sample time (tests, status lines).
@@ -197,9 +198,9 @@ class SessionRecorder:
         try:
             steps = [(s.t_s, s.side or "") for s in update.steps]
             band = (None, None, None)
-            if update.strides and self.drift is not None:
-                b = (self.drift.coach_bands.get("rel_phase")
-                     or self.drift.baseline.get("rel_phase"))
+            drift = self.drift() if callable(self.drift) else self.drift
+            if update.strides and drift is not None:
+                b = drift.coach_bands.get("rel_phase") or drift.baseline.get("rel_phase")
                 if b is not None:
                     band = (b.center, b.half_width, b.source)
             verdicts = list(update.verdicts) + [None] * (len(update.strides)
@@ -219,13 +220,25 @@ class SessionRecorder:
         except Exception as err:
             self._stop_with(f"Recording stopped: {err!r}; live feedback goes on.")
 
-    def on_event(self, kind: str, detail: str = "") -> None:
-        """A session event: "fault", "baseline_set", "settings_changed", ... (free text
-        detail). Stored with the wall time and the newest sample time."""
+    def on_event(self, kind: str, detail: str | dict = "") -> None:
+        """A session event: "sensor_lost", "baseline_restart", "cue_mode", ... with a text
+        detail, or a dict (its "t_s", the sample time, is stored as such; the rest as JSON).
+        Stored with the wall time and the sample time (else the newest chunk's)."""
         if not self._active or self._closed:
             return
         try:
-            self._put(("event", (time.time(), self._last_t_s, str(kind), str(detail or ""))))
+            t_s = self._last_t_s
+            if isinstance(detail, dict):
+                # The live app's events carry {"t_s": sample time, ...}.
+                detail = dict(detail)
+                if detail.get("t_s") is not None:
+                    t_s = float(detail.pop("t_s"))
+                else:
+                    detail.pop("t_s", None)
+                detail = (str(detail.pop("detail")) if set(detail) == {"detail"}
+                          else json.dumps(detail, default=str, sort_keys=True)
+                          if detail else "")
+            self._put(("event", (time.time(), t_s, str(kind), str(detail or ""))))
         except Exception as err:
             self._stop_with(f"Recording stopped: {err!r}; live feedback goes on.")
 

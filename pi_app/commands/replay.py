@@ -1,0 +1,134 @@
+"""`pi-app replay SESSION [--speed X] [--headless]`: feed a stored session's raw samples through
+the live analysis again, in live-sized chunks, at X times real time (0 = as fast as possible).
+
+Headless, it prints one line per stride (and a closing comparison with what was stored live).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from pi_app.clock import Clock, WallClock
+from pi_app.commands.sessions import add_state_dir
+from pi_app.errors import ConfigError, PiAppError
+from pi_app.frames import FrameChunk
+from pi_app.store.store import SessionStore, SessionSummary
+
+#: Chunk length fed to the Analyzer (s): one live sensor drain.
+REPLAY_CHUNK_S = 0.015
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "replay", help="replay a stored session through the live analysis",
+        description="Feed a stored session's raw samples through the live analysis again, "
+                    "as if it were running now.")
+    p.add_argument("session", metavar="SESSION", help="session id (see pi-app sessions) or 'last'")
+    p.add_argument("--speed", type=float, default=1.0,
+                   help="replay speed, times real time (default 1; 0 = as fast as possible)")
+    p.add_argument("--headless", action="store_true",
+                   help="no dashboard: print one line per stride")
+    add_state_dir(p)
+    p.set_defaults(func=run)
+    return p
+
+
+def rechunk(chunks: Iterator[FrameChunk], chunk_s: float, rate_hz: float
+            ) -> Iterator[FrameChunk]:
+    """Stored chunks cut into pieces of about `chunk_s` seconds (live drain size)."""
+    rows = max(1, int(round(chunk_s * rate_hz)))
+    for chunk in chunks:
+        for start in range(0, len(chunk), rows):
+            yield chunk.slice(start, start + rows)
+
+
+def _calibration(summary: SessionSummary):
+    """The calibration profile stored with the session, or None (with a note on stderr when
+    it cannot be read)."""
+    text = summary.calibration_text.strip()
+    if not text:
+        return None
+    from pi_app.calibration_profile import load_profile
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "calibration.toml"
+        path.write_text(text, encoding="utf-8")
+        try:
+            return load_profile(path)
+        except PiAppError as err:
+            print(f"pi-app: the session's stored calibration is not usable ({err}); replaying "
+                  "without it.", file=sys.stderr)
+            return None
+
+
+def stride_line(stride, verdict) -> str:
+    """One headless line for a stride."""
+    def deg(x):
+        return "   -" if x is None else f"{x:4.0f}"
+    state = verdict.state if verdict is not None else ""
+    if verdict is not None and verdict.state == "building_baseline":
+        state = f"building baseline {verdict.progress * 100:3.0f}%"
+    elif verdict is not None and verdict.state == "drifting":
+        state = f"DRIFTING {verdict.metric} ({verdict.direction})"
+    flags = f"  [{','.join(sorted(stride.quality))}]" if stride.quality else ""
+    return (f"t={stride.t_end_s:8.2f} s  stride {stride.index:4d}  cadence "
+            f"{stride.cadence_spm:5.1f} spm  rel {deg(stride.rel_phase_deg)} deg  pelvis "
+            f"{deg(stride.pelvis_phase_deg)} deg  thorax {deg(stride.thorax_phase_deg)} deg  "
+            f"{state}{flags}")
+
+
+def replay_session(store: SessionStore, session_id: int, *, speed: float = 0.0,
+                   clock: Clock | None = None, on_update: Callable | None = None,
+                   chunk_s: float = REPLAY_CHUNK_S):
+    """Run the session's samples through a fresh live `Analyzer`; `on_update(update)` gets
+    every AnalysisUpdate. speed > 0 paces the feed at that many times real time on `clock`
+    (default wall clock). Returns (analyzer, strides replayed)."""
+    from pi_app.analysis.pipeline import Analyzer
+    summary = store.summary(session_id)
+    if not summary.n_samples or not summary.rate_hz:
+        raise PiAppError(f"session {session_id} has no stored raw samples to replay.")
+    analyzer = Analyzer(summary.rate_hz, gyro_segments=summary.gyro_segments,
+                        calibration=_calibration(summary))
+    clock = clock if clock is not None else WallClock()
+    start_wall_s = clock.now_s()
+    n_strides = 0
+    for chunk in rechunk(store.iter_samples(session_id), chunk_s, summary.rate_hz):
+        if speed > 0:
+            due_s = start_wall_s + (float(chunk.t_s[-1]) - summary.t_first_s) / speed
+            wait_s = due_s - clock.now_s()
+            if wait_s > 0:
+                clock.sleep_s(wait_s)
+        update = analyzer.update(chunk)
+        n_strides += len(update.strides)
+        if on_update is not None:
+            on_update(update)
+    update = analyzer.finish()
+    n_strides += len(update.strides)
+    if on_update is not None:
+        on_update(update)
+    return analyzer, n_strides
+
+
+def run(args) -> int:
+    if not (args.speed >= 0 and np.isfinite(args.speed)):
+        raise ConfigError(f"--speed is {args.speed:g}; give a factor such as 1 (real time), "
+                          "10, or 0 for as fast as possible.", key="speed")
+    if not args.headless:
+        raise ConfigError("replay on the dashboard is not available in this build yet; add "
+                          "--headless to replay with one line per stride.", key="headless")
+    with SessionStore.open(args.state_dir, read_only=True) as store:
+        session_id = store.resolve(args.session)
+        stored = store.summary(session_id)
+
+        def show(update):
+            for stride, verdict in zip(update.strides, update.verdicts):
+                print(stride_line(stride, verdict), flush=True)
+
+        _, n = replay_session(store, session_id, speed=args.speed, on_update=show)
+    print(f"session {session_id} replayed: {n} strides (stored live: {stored.n_strides})")
+    return 0

@@ -1,0 +1,273 @@
+"""A one-page session report for the coach (matplotlib, Agg; PDF or PNG).
+
+Panels, time in minutes from the first sample: cadence per stride; relative phase per stride
+with the runner's band and the drift episodes shaded; axial rotation range (pelvis, thorax);
+left/right symmetry (axial rotation excursion and step time); cue dose (cues per minute,
+played and withheld, and the running total); and a summary table.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from pi_app.store.store import SessionData, SessionStore
+
+_BLUE, _ORANGE, _RED, _GREEN, _GREY = "#1f5fa8", "#e07b00", "#c62828", "#2e7d32", "#9e9e9e"
+
+
+def _wrap_near(values: np.ndarray, center: float) -> np.ndarray:
+    """Angles (deg) unwrapped to lie within +-180 of `center` (so a band through 0/360 plots
+    as one band)."""
+    return center + (values - center + 180.0) % 360.0 - 180.0
+
+
+def _circ_mean_sd(values) -> tuple[float | None, float | None]:
+    a = np.radians([v for v in values if v is not None and math.isfinite(v)])
+    if a.size == 0:
+        return None, None
+    z = np.mean(np.exp(1j * a))
+    r = min(1.0, float(abs(z)))
+    sd = math.degrees(math.sqrt(-2.0 * math.log(r))) if r > 0 else 180.0
+    return float(np.degrees(np.angle(z)) % 360.0), sd
+
+
+def step_time_asymmetry_pct(steps) -> list[tuple[float, float]]:
+    """Per right step: (t_s, (left step time - right step time) / mean * 100), where a side's
+    step time runs from the previous (other-side) contact to its own contact."""
+    out = []
+    for a, b, c in zip(steps, steps[1:], steps[2:]):
+        if (a.side, b.side, c.side) == ("R", "L", "R"):
+            left, right = b.t_s - a.t_s, c.t_s - b.t_s
+            if 0.15 < left < 1.0 and 0.15 < right < 1.0:
+                out.append((c.t_s, (left - right) / ((left + right) / 2.0) * 100.0))
+    return out
+
+
+def drift_spans(data: SessionData) -> list[tuple[float, float, str]]:
+    """(start_s, end_s, metric) of each run of drifting strides."""
+    spans: list[list] = []
+    for st in data.strides:
+        if st.metrics.drift:
+            if spans and spans[-1][3] == st.metrics.index - 1:
+                spans[-1][1] = st.metrics.t_end_s
+                spans[-1][3] = st.metrics.index
+            else:
+                spans.append([st.metrics.t_start_s, st.metrics.t_end_s,
+                              st.drift_metric or "", st.metrics.index])
+    return [(a, b, m) for a, b, m, _ in spans]
+
+
+def summary_rows(data: SessionData) -> list[tuple[str, str]]:
+    """The report's table: (label, value) pairs a coach can read."""
+    s = data.summary
+    strides = [st.metrics for st in data.strides]
+    good = [m for m in strides if not m.quality]
+    cad = [m.cadence_spm for m in good if math.isfinite(m.cadence_spm)]
+    rel_mean, rel_sd = _circ_mean_sd(m.rel_phase_deg for m in good)
+    bands = [st for st in data.strides if st.band_center_deg is not None]
+
+    def mean(name):
+        v = [getattr(m, name) for m in good if getattr(m, name) is not None]
+        return None if not v else float(np.mean(v))
+
+    def fmt(x, unit, nd=0):
+        return "-" if x is None else f"{x:.{nd}f} {unit}"
+
+    played = [c for c in data.cues if c.played]
+    minutes = s.duration_s / 60.0
+    episodes = drift_spans(data)
+    sym = mean("rotation_symmetry_pct")
+    step_asym = [a for _, a in step_time_asymmetry_pct(data.steps)]
+    athlete = s.athlete_name or "-"
+    if s.athlete_id:
+        athlete += f" ({s.athlete_id})"
+    rows = [
+        ("Athlete", athlete),
+        ("Session", f"{s.id}, {time.strftime('%Y-%m-%d %H:%M', time.localtime(s.start_unix_s))}"
+                    + (f", simulated ({s.scenario})" if s.simulated else "")),
+        ("Duration", f"{int(s.duration_s // 60)} min {int(s.duration_s % 60)} s, "
+                     f"{len(strides)} strides ({len(strides) - len(good)} flagged)"),
+        ("Cadence", "-" if not cad else f"{np.mean(cad):.1f} spm (SD {np.std(cad):.1f})"),
+        ("Relative phase", "-" if rel_mean is None else
+         f"{rel_mean:.0f} deg (circular SD {rel_sd:.0f}); 180 = counter-rotation"),
+        ("Band", "-" if not bands else
+         f"{bands[-1].band_center_deg:.0f} +- {bands[-1].band_half_width_deg:.0f} deg "
+         f"({bands[-1].band_source})"),
+        ("Rotation range", f"pelvis {fmt(mean('pelvis_rom_deg'), 'deg', 1)}, "
+                           f"thorax {fmt(mean('thorax_rom_deg'), 'deg', 1)}"),
+        ("L/R symmetry", f"rotation {fmt(sym, '%', 1)}, step time "
+                         f"{fmt(float(np.mean(step_asym)) if step_asym else None, '%', 1)} "
+                         "(0 = symmetric, + = left larger)"),
+        ("Drift", f"{sum(m.drift for m in strides)} strides in {len(episodes)} episode(s)"),
+        ("Cues", f"{len(played)} played, {len(data.cues) - len(played)} withheld"
+                 + (f", {len(played) / minutes:.1f} per min" if minutes > 0 else "")),
+    ]
+    if s.notes:
+        rows.append(("Notes", s.notes[:90]))
+    return rows
+
+
+def write_report(store: SessionStore, session_id: int, path: str | Path,
+                 progress: Callable[[float], None] | None = None) -> Path:
+    """Write the report of a session to `path` (.pdf or .png)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    def tick(x):
+        if progress is not None:
+            progress(x)
+
+    path = Path(path)
+    data = store.load(session_id)
+    tick(0.2)
+    s = data.summary
+    t0 = s.t_first_s if s.t_first_s is not None else (
+        data.strides[0].metrics.t_start_s if data.strides else 0.0)
+    strides = [st.metrics for st in data.strides]
+    t_min = np.array([(m.t_end_s - t0) / 60.0 for m in strides])
+    end_min = max(s.duration_s / 60.0, float(t_min.max()) if t_min.size else 0.0, 0.1)
+
+    fig = Figure(figsize=(8.27, 11.69))
+    FigureCanvasAgg(fig)
+    grid = fig.add_gridspec(7, 1, height_ratios=[2.3, 1, 1.3, 1, 1, 1, 0.05], hspace=0.55,
+                            left=0.1, right=0.92, top=0.95, bottom=0.04)
+    title = s.athlete_name or f"Session {s.id}"
+    fig.suptitle(f"{title} - running session report", fontsize=14, fontweight="bold")
+
+    ax = fig.add_subplot(grid[0])
+    ax.axis("off")
+    rows = summary_rows(data)
+    table = ax.table(cellText=[[k, v] for k, v in rows], loc="center", cellLoc="left",
+                     colWidths=[0.2, 0.8])
+    table.auto_set_font_size(False)
+    table.set_fontsize(9)
+    table.scale(1.0, 1.35)
+    for (r, c), cell in table.get_celld().items():
+        cell.set_edgecolor("#cccccc")
+        if c == 0:
+            cell.set_text_props(fontweight="bold")
+            cell.set_facecolor("#f0f0f0")
+
+    def time_axis(a, ylabel, title_text):
+        a.set_xlim(0, end_min)
+        a.set_ylabel(ylabel)
+        a.set_title(title_text, fontsize=10, loc="left")
+        a.grid(True, alpha=0.3)
+        for lo, hi, _ in drift_spans(data):
+            a.axvspan((lo - t0) / 60.0, (hi - t0) / 60.0, color=_RED, alpha=0.12, lw=0)
+
+    def series(name):
+        return np.array([np.nan if getattr(m, name) is None else getattr(m, name)
+                         for m in strides], dtype=float)
+
+    good = np.array([not m.quality for m in strides], dtype=bool)
+
+    # Cadence.
+    a = fig.add_subplot(grid[1])
+    time_axis(a, "spm", "Cadence per stride")
+    if strides:
+        cad = series("cadence_spm")
+        a.plot(t_min[good], cad[good], ".", color=_BLUE, ms=3)
+        if good.sum() >= 5:
+            k = min(15, int(good.sum()))
+            med = np.array([np.median(cad[good][max(0, i - k + 1):i + 1])
+                            for i in range(int(good.sum()))])
+            a.plot(t_min[good], med, "-", color=_BLUE, lw=1.5, label="rolling median")
+        lo, hi = np.nanpercentile(cad[good], [2, 98]) if good.any() else (150, 190)
+        a.set_ylim(lo - 6, hi + 6)
+    tick(0.4)
+
+    # Relative phase with band and drift.
+    a = fig.add_subplot(grid[2])
+    time_axis(a, "deg", "Relative phase thorax - pelvis (shaded: runner's band; red: drift)")
+    rel = series("rel_phase_deg")
+    centers = np.array([np.nan if st.band_center_deg is None else st.band_center_deg
+                        for st in data.strides], dtype=float)
+    halfs = np.array([np.nan if st.band_half_width_deg is None else st.band_half_width_deg
+                      for st in data.strides], dtype=float)
+    ref = _circ_mean_sd(rel[np.isfinite(rel)])[0]
+    if np.isfinite(centers).any():
+        ref = float(centers[np.isfinite(centers)][-1])
+    if ref is not None and rel.size:
+        y = _wrap_near(rel, ref)
+        c = _wrap_near(centers, ref)
+        if np.isfinite(c).any():
+            a.fill_between(t_min, c - halfs, c + halfs, step="mid", color=_GREEN, alpha=0.2,
+                           lw=0, label="band")
+        drift = np.array([m.drift for m in strides], dtype=bool)
+        a.plot(t_min[good & ~drift], y[good & ~drift], ".", color=_BLUE, ms=3.5, label="stride")
+        a.plot(t_min[drift], y[drift], ".", color=_RED, ms=4.5, label="drifting stride")
+        a.plot(t_min[~good], y[~good], "x", color=_GREY, ms=3, label="flagged stride")
+        a.axhline(ref, color=_GREY, lw=0.6, ls="--")
+        a.set_ylim(ref - 90, ref + 90)
+        a.legend(loc="lower right", fontsize=7, ncol=4, framealpha=0.8)
+    else:
+        a.text(0.5, 0.5, "no relative phase (needs both gyroscopes)", ha="center",
+               va="center", transform=a.transAxes, color=_GREY)
+    tick(0.6)
+
+    # Rotation range.
+    a = fig.add_subplot(grid[3])
+    time_axis(a, "deg", "Axial rotation range per stride")
+    if strides:
+        a.plot(t_min[good], series("pelvis_rom_deg")[good], ".", color=_ORANGE, ms=3,
+               label="pelvis")
+        a.plot(t_min[good], series("thorax_rom_deg")[good], ".", color=_BLUE, ms=3,
+               label="thorax")
+        a.set_ylim(bottom=0)
+        a.legend(loc="lower right", fontsize=7, ncol=2, framealpha=0.9)
+
+    # Left/right symmetry.
+    a = fig.add_subplot(grid[4])
+    time_axis(a, "% (L - R)", "Left/right symmetry (0 = symmetric)")
+    a.axhline(0.0, color="black", lw=0.8)
+    sym = series("rotation_symmetry_pct")
+    if np.isfinite(sym).any():
+        a.plot(t_min[good], sym[good], ".", color=_BLUE, ms=3, label="rotation excursion")
+    asym = step_time_asymmetry_pct(data.steps)
+    if asym:
+        ts, vs = zip(*asym)
+        a.plot((np.array(ts) - t0) / 60.0, vs, ".", color=_ORANGE, ms=3, label="step time")
+    if np.isfinite(sym).any() or asym:
+        a.legend(loc="upper right", fontsize=7, ncol=2)
+        a.set_ylim(-25, 25)
+    tick(0.8)
+
+    # Cue dose.
+    a = fig.add_subplot(grid[5])
+    time_axis(a, "cues / min", "Cue dose")
+    a.set_xlabel("time (min)")
+    # Bins of 1 min (20 s for sessions under 10 min), shown as a rate per minute.
+    bin_min = 1.0 if end_min >= 10.0 else 1.0 / 3.0
+    edges = np.arange(0.0, end_min + bin_min, bin_min)
+    played = [(c.t_s - t0) / 60.0 for c in data.cues if c.played]
+    withheld = [(c.t_s - t0) / 60.0 for c in data.cues if not c.played]
+    hp = np.histogram(played, edges)[0] / bin_min
+    hw = np.histogram(withheld, edges)[0] / bin_min
+    a.bar(edges[:-1], hp, width=bin_min, align="edge", color=_RED, alpha=0.7, label="played")
+    a.bar(edges[:-1], hw, width=bin_min, align="edge", bottom=hp, color=_GREY, alpha=0.5,
+          label="withheld")
+    a.set_ylim(0, max(3, int((hp + hw).max(initial=0)) + 1))
+    twin = a.twinx()
+    if played:
+        xs = np.sort(played)
+        twin.step(np.concatenate([[0.0], xs, [end_min]]),
+                  np.concatenate([[0], np.arange(1, xs.size + 1), [xs.size]]),
+                  where="post", color="black", lw=1.0, label="total played")
+    twin.set_ylabel("total")
+    twin.set_ylim(bottom=0)
+    a.legend(loc="upper left", fontsize=7, ncol=2)
+    if not data.cues:
+        a.text(0.5, 0.5, "no cues in this session", ha="center", va="center",
+               transform=a.transAxes, color=_GREY)
+
+    fig.savefig(path, format=path.suffix.lower().lstrip("."), dpi=110)
+    tick(1.0)
+    return path
