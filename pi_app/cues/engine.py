@@ -1,0 +1,191 @@
+"""The cue engine: policy decisions turned into buzzer and audio output, from the analysis thread.
+
+The analysis thread calls `on_stride` right after a stride is emitted (cues are decided there,
+so a slow display never delays them), `on_steps` with new contacts and `tick` once per
+analysed chunk (metronome beats are scheduled ahead from it). Nothing here blocks: outputs
+only put notes on their own timelines.
+
+Latency is measured from the sample that closes the stride (sample clock, which is the
+monotonic clock the engine's clock also reads) to the cue starting: the time the engine hands
+the pattern to the outputs plus the slowest output's own buffering delay.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import deque
+from collections.abc import Iterable
+
+from pi_app.analysis.drift import DriftVerdict
+from pi_app.analysis.types import Step, StrideMetrics
+from pi_app.clock import Clock
+from pi_app.cues.audio import AudioPlayer
+from pi_app.cues.buzzer import Buzzer
+from pi_app.cues.metronome import Metronome
+from pi_app.cues.patterns import PATTERNS, render
+from pi_app.cues.policy import MODES, CuePolicy
+from pi_app.live.snapshot import CoachCommand, CueEvent
+
+
+class CueEngine:
+    """Plays what `policy` decides on `buzzer` and/or `audio` (either may be None).
+
+    clock: the clock outputs are timed on (the monotonic clock, or a virtual one).
+    log_size: decisions kept in `cue_log`. min_volume: audio volume at intensity 0 (it rises
+    linearly to 1 at intensity 1). metronome_target_spm: default target when the coach turns
+    the metronome on without one (else the runner's current cadence).
+    """
+
+    def __init__(self, policy: CuePolicy, buzzer: Buzzer | None, audio: AudioPlayer | None,
+                 clock: Clock, log_size: int = 50, min_volume: float = 0.4,
+                 metronome_target_spm: float | None = None):
+        self.policy = policy
+        self.buzzer = buzzer
+        self.audio = audio
+        self.clock = clock
+        self.min_volume = float(min_volume)
+        self._log: deque[CueEvent] = deque(maxlen=int(log_size))
+        self.latencies_ms: list[float] = []
+        self.metronome: Metronome | None = None
+        self.metronome_target_spm = metronome_target_spm
+        self._recent_steps: deque[Step] = deque(maxlen=12)
+        self._cue_busy_until_s = float("-inf")
+
+    # -- cues ------------------------------------------------------------------------------
+    def on_stride(self, stride: StrideMetrics, verdict: DriftVerdict,
+                  closing_sample_t_s: float) -> CueEvent | None:
+        """Decide for one new stride and start the cue at once if it plays. closing_sample_t_s:
+        sample-clock time (s) of the sample whose arrival made the stride known. Returns the
+        decision (also appended to `cue_log`) or None when there is nothing to say."""
+        event = self.policy.decide(stride, verdict, closing_sample_t_s)
+        if event is None:
+            return None
+        if event.played:
+            start_s = self._play(event.kind, event.intensity)
+            latency_ms = (start_s - closing_sample_t_s) * 1000.0
+            self.latencies_ms.append(latency_ms)
+            event = dataclasses.replace(event, latency_ms=latency_ms)
+        self._log.append(event)
+        return event
+
+    def _play(self, kind: str, intensity: float) -> float:
+        """Start the pattern now; returns when it starts sounding (clock s)."""
+        segments = render(PATTERNS[kind], intensity)
+        now_s = self.clock.now_s()
+        start_s = now_s
+        if self.buzzer is not None:
+            start_s = max(start_s, self.buzzer.play(segments))
+        if self.audio is not None:
+            volume = self.min_volume + (1.0 - self.min_volume) * intensity
+            played_s = self.audio.play(segments, volume=volume, channel="cue")
+            start_s = max(start_s, played_s + self.audio.output_latency_ms / 1000.0)
+        self._cue_busy_until_s = now_s + max(s.end_ms for s in segments) / 1000.0
+        return start_s
+
+    @property
+    def cue_log(self) -> tuple[CueEvent, ...]:
+        """The recent decisions, newest last."""
+        return tuple(self._log)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """One-line output problems for the dashboard (e.g. no audio device)."""
+        warning = getattr(self.audio, "warning", None)
+        return (warning,) if warning else ()
+
+    # -- coach controls --------------------------------------------------------------------
+    @property
+    def mode(self) -> str:
+        return self.policy.mode
+
+    def set_mode(self, mode: str) -> None:
+        self.policy.set_mode(mode)
+
+    def cycle_mode(self) -> str:
+        """bandwidth -> faded -> off -> bandwidth; returns the new mode."""
+        self.policy.set_mode(MODES[(MODES.index(self.policy.mode) + 1) % len(MODES)])
+        return self.policy.mode
+
+    @property
+    def muted(self) -> bool:
+        return self.policy.muted
+
+    def mute(self, on: bool = True) -> None:
+        """Mute (or unmute) cues and the metronome; a sounding cue stops."""
+        self.policy.muted = bool(on)
+        if on and self.buzzer is not None:
+            self.buzzer.stop()
+
+    def apply_command(self, command: CoachCommand) -> bool:
+        """Handle the cue-related coach commands; False for the others."""
+        if command.kind == "cycle_cue_mode":
+            self.cycle_mode()
+        elif command.kind == "toggle_mute":
+            self.mute(not self.muted)
+        elif command.kind == "toggle_metronome":
+            if self.metronome is None:
+                self.metronome_on()
+            else:
+                self.metronome_off()
+        elif command.kind == "metronome_target_delta_spm":
+            target = self.metronome_target() or 170.0
+            self.set_metronome_target(target + float(command.value or 0.0))
+        else:
+            return False
+        return True
+
+    # -- metronome -------------------------------------------------------------------------
+    def metronome_on(self, target_spm: float | None = None) -> None:
+        """Start the step-locked metronome toward target_spm (default: the configured
+        target, else the runner's current cadence, else 170 steps/min)."""
+        target = target_spm or self.metronome_target_spm
+        if target is None:
+            probe = Metronome(170.0)
+            probe.on_steps(self._recent_steps)
+            target = probe.runner_cadence_spm() or 170.0
+        self.metronome_target_spm = float(target)
+        self.metronome = Metronome(self.metronome_target_spm)
+        self.metronome.on_steps(self._recent_steps)
+
+    def metronome_off(self) -> None:
+        self.metronome = None
+
+    def metronome_target(self) -> float | None:
+        return self.metronome_target_spm
+
+    def set_metronome_target(self, target_spm: float) -> None:
+        target_spm = min(240.0, max(60.0, float(target_spm)))
+        self.metronome_target_spm = target_spm
+        if self.metronome is not None:
+            self.metronome.set_target(target_spm)
+
+    def on_steps(self, steps: Iterable[Step]) -> None:
+        """New contacts from the analysis (sample-clock times)."""
+        steps = list(steps)
+        self._recent_steps.extend(steps)
+        if self.metronome is not None:
+            self.metronome.on_steps(steps)
+
+    def tick(self, now_s: float | None = None) -> list[float]:
+        """Schedule the metronome's next beats (call once per analysed chunk); returns the
+        beat times (s) scheduled now. now_s defaults to the engine's clock."""
+        if self.metronome is None:
+            return []
+        now_s = self.clock.now_s() if now_s is None else float(now_s)
+        beats = self.metronome.update(now_s)
+        if self.muted:
+            return beats
+        segments = PATTERNS["metronome"].segments
+        for beat_s in beats:
+            # A beat must not cut a cue short on the (single-voice) buzzer.
+            if self.buzzer is not None and not beat_s < self._cue_busy_until_s:
+                self.buzzer.play(segments, start_s=beat_s)
+            if self.audio is not None:
+                self.audio.play(segments, volume=self.min_volume, start_s=beat_s,
+                                channel="metronome")
+        return beats
+
+    def close(self) -> None:
+        for output in (self.buzzer, self.audio):
+            if output is not None:
+                output.close()
