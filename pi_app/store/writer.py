@@ -42,6 +42,7 @@ from pi_app.store.store import SessionInfo, SessionStore, SessionStoreError
 MAX_BLOB_ROWS = 2048
 _STOP = "stop"
 _FLUSH = "flush"
+_IDLE = "idle"
 
 
 def _copy(a: np.ndarray | None) -> np.ndarray | None:
@@ -256,6 +257,15 @@ class SessionRecorder:
         self._queue.put((_FLUSH, done))
         return done.wait(timeout_s)
 
+    def wait_idle(self, timeout_s: float = 30.0) -> bool:
+        """Wait until the writer has taken everything queued so far (committing only what
+        its schedule says is due, unlike `flush`); True when done."""
+        if self._thread is None or not self._thread.is_alive():
+            return False
+        done = threading.Event()
+        self._queue.put((_IDLE, done))
+        return done.wait(timeout_s)
+
     def close(self, reason: str = "stopped", timeout_s: float = 30.0) -> None:
         """End the session: commit what is queued, record the end, stop the thread.
         Idempotent; safe to call from a SIGTERM handler's path."""
@@ -301,7 +311,7 @@ class SessionRecorder:
         while True:
             item = self._queue.get()
             self._backlog = max(0, self._backlog - 1)
-            if item[0] == _FLUSH:
+            if item[0] in (_FLUSH, _IDLE):
                 item[1].set()
             elif item[0] == _STOP:
                 return
@@ -387,6 +397,9 @@ class SessionRecorder:
                     cues.append(item[1])
                 elif kind == "event":
                     events.append(item[1])
+                elif kind == _IDLE:
+                    item[1].set()
+                    continue
                 elif kind == _FLUSH:
                     commit()
                     item[1].set()
