@@ -124,7 +124,7 @@ class Metronome:
                 if beat <= now_s:
                     # The caller was away longer than the horizon: restart the grid ahead
                     # rather than emit a beat in the past.
-                    beat = now_s + period_s * math.ceil((now_s - beat) / period_s + 1e-9)
+                    beat += period_s * math.ceil((now_s - beat) / period_s + 1e-9)
             if beat > now_s + self.horizon_s:
                 break
             new.append(beat)
