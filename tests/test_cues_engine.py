@@ -1,0 +1,141 @@
+"""Cue engine: a drifting stride starts its pattern at once (latency on the virtual clock),
+coach controls, metronome hooks, warnings."""
+
+import pytest
+
+from pi_app.analysis.drift import DriftVerdict
+from pi_app.analysis.types import Step, StrideMetrics
+from pi_app.clock import ManualClock
+from pi_app.cues.audio import SilentAudio, open_audio
+from pi_app.cues.buzzer import SimulatedBuzzer
+from pi_app.cues.engine import CueEngine
+from pi_app.cues.patterns import PATTERNS
+from pi_app.cues.policy import CuePolicy
+from pi_app.live.snapshot import CoachCommand
+
+DRAIN_S = 0.015
+
+
+def stride(i):
+    return StrideMetrics(index=i, t_start_s=i * 0.7, t_end_s=(i + 1) * 0.7, cadence_spm=171.0)
+
+
+DRIFT = DriftVerdict("drifting", 1.0, metric="thorax_phase", direction="thorax early",
+                     unit="deg", deviation=-20.0, deviation_sd=-4.0, beyond_band=7.5,
+                     drifting_metrics=("thorax_phase",))
+
+
+def make(audio=None, **policy_kw):
+    clock = ManualClock(50.0)
+    buzzer = SimulatedBuzzer(clock, kind="passive")
+    engine = CueEngine(CuePolicy(**policy_kw), buzzer, audio, clock)
+    return clock, buzzer, engine
+
+
+def test_latency_from_closing_sample_within_budget():
+    """The closing sample is drained at most one drain interval after it was taken; the
+    engine starts the pattern in the same call. Budget: 50 ms."""
+    clock, buzzer, engine = make(min_interval_s=0.0)
+    latencies = []
+    for i in range(20):
+        # closing sample taken somewhere inside the drain interval before now
+        frac = (i % 5) / 5.0
+        closing_s = clock.now_s() - frac * DRAIN_S
+        event = engine.on_stride(stride(i), DRIFT, closing_s)
+        assert event.played
+        latencies.append(event.latency_ms)
+        assert buzzer.is_on()                      # sounding now, not later
+        clock.advance(0.7)
+    assert engine.latencies_ms == latencies
+    assert max(latencies) <= DRAIN_S * 1000 + 1e-6
+    assert max(latencies) <= 50.0
+
+
+def test_audio_buffer_counts_in_latency():
+    clock = ManualClock(10.0)
+    audio = open_audio(clock, driver="dummy", buffer_frames=256)
+    try:
+        engine = CueEngine(CuePolicy(), None, audio, clock)
+        event = engine.on_stride(stride(0), DRIFT, clock.now_s() - DRAIN_S)
+        assert event.latency_ms == pytest.approx(DRAIN_S * 1000 + audio.output_latency_ms)
+        assert event.latency_ms <= 25.0
+    finally:
+        engine.close()
+
+
+def test_played_pattern_matches_kind_and_intensity():
+    clock, buzzer, engine = make(min_interval_s=1.0)
+    event = engine.on_stride(stride(0), DRIFT, clock.now_s())
+    # 1.5 SD beyond the band edge: 0.2 + 0.8 * 1.5 / 3 = 0.6 -> played twice
+    assert event.kind == "thorax_early" and event.intensity == pytest.approx(0.6)
+    clock.advance(2.0)
+    freqs = [f for _, on, f in buzzer.log if on]
+    assert freqs == [s.freq_hz for s in PATTERNS["thorax_early"].segments] * 2
+    big = DriftVerdict("drifting", 1.0, metric="cadence", direction="low", unit="spm",
+                       deviation=-12.0, deviation_sd=-6.0, beyond_band=7.0,
+                       drifting_metrics=("cadence",))
+    engine.on_stride(stride(10), big, clock.now_s())
+    clock.advance(3.0)
+    ons = [f for _, on, f in buzzer.log if on][len(freqs):]
+    assert ons == [500.0] * 9                      # three ticks, three times at full scale
+
+
+def test_in_band_is_silent_and_unlogged():
+    clock, buzzer, engine = make()
+    assert engine.on_stride(stride(0), DriftVerdict("in_band", 1.0), clock.now_s()) is None
+    clock.advance(1.0)
+    assert buzzer.log == [] and engine.cue_log == ()
+
+
+def test_coach_commands_mode_mute():
+    clock, buzzer, engine = make(min_interval_s=0.0)
+    assert engine.apply_command(CoachCommand("cycle_cue_mode")) and engine.mode == "faded"
+    engine.apply_command(CoachCommand("cycle_cue_mode"))
+    assert engine.mode == "off"
+    engine.apply_command(CoachCommand("cycle_cue_mode"))
+    assert engine.mode == "bandwidth"
+    engine.on_stride(stride(0), DRIFT, clock.now_s())
+    clock.advance(0.05)
+    assert buzzer.is_on()
+    engine.apply_command(CoachCommand("toggle_mute"))
+    assert engine.muted and not buzzer.is_on()        # muting silences at once
+    event = engine.on_stride(stride(1), DRIFT, clock.now_s())
+    assert not event.played and event.reason == "muted"
+    assert [e.played for e in engine.cue_log] == [True, False]
+    assert not engine.apply_command(CoachCommand("quit"))
+
+
+def test_metronome_hooks_schedule_beats_without_cutting_cues():
+    clock, buzzer, engine = make()
+    engine.on_steps([Step(50.0 - 3.0 + k * 60.0 / 170.0) for k in range(9)])
+    engine.apply_command(CoachCommand("toggle_metronome"))
+    assert engine.metronome is not None
+    assert engine.metronome_target() == pytest.approx(170.0, rel=1e-6)
+    engine.apply_command(CoachCommand("metronome_target_delta_spm", 2.0))
+    assert engine.metronome.target_spm == pytest.approx(172.0, rel=1e-6)
+    beats = []
+    for _ in range(200):                 # 3 s of 15 ms chunks
+        clock.advance(DRAIN_S)
+        beats += engine.tick()
+    assert 7 <= len(beats) <= 10
+    assert all(b2 - b1 == pytest.approx(60.0 / 170.0, rel=0.03)
+               for b1, b2 in zip(beats, beats[1:]))
+    clock.advance(0.5)
+    metronome_ons = [t for t, on, f in buzzer.log if on and f == 1800.0]
+    assert metronome_ons == pytest.approx(beats)
+    # A cue now: a beat scheduled inside it is not sent to the buzzer.
+    engine.on_stride(stride(0), DRIFT, clock.now_s())
+    for _ in range(40):
+        clock.advance(DRAIN_S)
+        engine.tick()
+    clock.advance(1.0)
+    cue_freqs = [f for _, on, f in buzzer.log if on and f != 1800.0]
+    assert cue_freqs == [1200.0, 2400.0] * 2
+    engine.apply_command(CoachCommand("toggle_metronome"))
+    assert engine.metronome is None and engine.tick() == []
+
+
+def test_warning_reaches_the_dashboard():
+    clock = ManualClock()
+    engine = CueEngine(CuePolicy(), None, SilentAudio(clock, warning="no sound: x"), clock)
+    assert engine.warnings == ("no sound: x",)
