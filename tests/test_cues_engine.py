@@ -139,3 +139,22 @@ def test_warning_reaches_the_dashboard():
     clock = ManualClock()
     engine = CueEngine(CuePolicy(), None, SilentAudio(clock, warning="no sound: x"), clock)
     assert engine.warnings == ("no sound: x",)
+
+
+def test_session_setters_are_idempotent():
+    clock, buzzer, engine = make()
+    engine.on_steps([Step(40.0 + k * 0.35) for k in range(9)])
+    for _ in range(3):                   # the live session pushes its state after each command
+        engine.set_mode("faded")
+        engine.set_muted(False)
+        engine.set_metronome(True)
+        engine.set_metronome_target_spm(None)
+    first = engine.metronome
+    engine.set_metronome(True)
+    assert engine.metronome is first and engine.mode == "faded" and not engine.muted
+    engine.set_metronome_target_spm(176.0)
+    assert first.target_spm == 176.0
+    engine.set_muted(True)
+    assert engine.muted
+    engine.set_metronome(False)
+    assert engine.metronome is None

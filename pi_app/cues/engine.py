@@ -116,6 +116,23 @@ class CueEngine:
         if on and self.buzzer is not None:
             self.buzzer.stop()
 
+    def set_muted(self, muted: bool) -> None:
+        """Setter form of `mute` (the live session pushes its state through it)."""
+        if bool(muted) != self.muted:
+            self.mute(bool(muted))
+
+    def set_metronome(self, on: bool) -> None:
+        """Metronome on/off; an already running metronome keeps its beat grid."""
+        if on and self.metronome is None:
+            self.metronome_on()
+        elif not on and self.metronome is not None:
+            self.metronome_off()
+
+    def set_metronome_target_spm(self, target_spm: float | None) -> None:
+        """Target cadence (steps/min); None keeps the current one."""
+        if target_spm is not None and target_spm != self.metronome_target_spm:
+            self.set_metronome_target(target_spm)
+
     def apply_command(self, command: CoachCommand) -> bool:
         """Handle the cue-related coach commands; False for the others."""
         if command.kind == "cycle_cue_mode":
