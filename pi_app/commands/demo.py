@@ -147,15 +147,16 @@ def run(args) -> int:
                                       "drain_interval_s": cfg.sensors.drain_interval_s})
         mode = ("stepped virtual clock, as fast as the CPU allows" if stepped else
                 f"{type(clock).__name__}" + (f" x{args.speed:g}" if args.speed else ""))
-        print(f"pi-app demo: simulated runner '{args.scenario}' (seed {args.seed}, chips "
-              f"{args.chips}), {mode}" + (f", {seconds:g} s" if seconds else "")
-              + "; Ctrl-C stops.", file=sys.stderr, flush=True)
+        banner = (f"pi-app demo: simulated runner '{args.scenario}' (seed {args.seed}, chips "
+                  f"{args.chips}), {mode}" + (f", {seconds:g} s" if seconds else "")
+                  + "; Ctrl-C stops.")
         if stepped:
             import signal
             import threading
             stop = threading.Event()
             signal.signal(signal.SIGINT, lambda *a: stop.set())
             signal.signal(signal.SIGTERM, lambda *a: stop.set())
+            print(banner, file=sys.stderr, flush=True)
             run_stepped(session, clock, seconds, cfg.sensors.drain_interval_s, stop=stop)
         else:
             sensor_thread = SensorThread(reader, cfg.sensors.drain_interval_s)
@@ -164,6 +165,7 @@ def run(args) -> int:
                           ui_fps=cfg.display.fps)
             app.install_signal_handlers()
             app.start()
+            print(banner, file=sys.stderr, flush=True)
             try:
                 app.run_main(seconds)
             finally:

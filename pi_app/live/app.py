@@ -204,6 +204,9 @@ class LiveSession:
         elif len(update.steps):
             self._call("on_update", update)
         closing_t_s = self.t_s if self.t_s is not None else now_s
+        engine = self.cue_engine
+        if engine is not None and update.steps and hasattr(engine, "on_steps"):
+            engine.on_steps(update.steps)
         for stride, verdict in zip(update.strides, update.verdicts):
             self._recent.append(stride)
             self._verdict = verdict
@@ -213,6 +216,8 @@ class LiveSession:
                     self.cues.append(cue)
                     self._cue_log.append(cue)
                     self._call("on_cue", cue)
+        if engine is not None and hasattr(engine, "tick"):
+            engine.tick(now_s)
         self._keep_trace(update)
         self._watch_health(now_s)
         self.heartbeats.beat("analysis", now_s)
@@ -261,17 +266,26 @@ class LiveSession:
         self._push_engine_state()
 
     def _push_engine_state(self) -> None:
-        """Tell the cue engine the coach's settings (mode, mute, metronome), through the
-        setters it has."""
+        """Tell the cue engine the coach's settings (mode, mute, metronome)."""
         engine = self.cue_engine
         if engine is None:
             return
-        for name, value in (("set_mode", self.cue_mode), ("set_muted", self.muted),
-                            ("set_metronome", self.metronome_on),
-                            ("set_metronome_target_spm", self.metronome_target_spm)):
-            setter = getattr(engine, name, None)
-            if callable(setter):
-                setter(value)
+        setter = getattr(engine, "set_mode", None)
+        if callable(setter):
+            setter(self.cue_mode)
+        if hasattr(engine, "mute"):
+            engine.mute(self.muted)
+        elif hasattr(engine, "set_muted"):
+            engine.set_muted(self.muted)
+        if hasattr(engine, "metronome_on"):
+            if self.metronome_on and engine.metronome is None:
+                engine.metronome_on(self.metronome_target_spm)
+            elif not self.metronome_on and engine.metronome is not None:
+                engine.metronome_off()
+            if self.metronome_target_spm and \
+                    engine.metronome_target() != self.metronome_target_spm:
+                engine.set_metronome_target(self.metronome_target_spm)
+            self.metronome_target_spm = engine.metronome_target()
 
     # -- the snapshot --------------------------------------------------------------------
     def snapshot(self) -> LiveSnapshot:
@@ -335,7 +349,9 @@ class LiveSession:
     # -- faults --------------------------------------------------------------------------
     def _watch_health(self, now_s: float) -> None:
         health = self.reader.snapshot()["sensors"]
-        t_s = self.t_s if self.t_s is not None else now_s
+        # Faults are stamped when seen: the reader's clock is the samples' time base, and the
+        # newest analysed sample lags it by the aligner's wait.
+        t_s = now_s
         for role, h in health.items():
             prev = self._health_prev.get(role)
             if prev is not None:
@@ -675,4 +691,5 @@ def make_cue_engine(cfg, clock, simulated: bool):
                  if cfg.audio.enabled else SilentAudio(clock))
         if audio.warning:
             warnings.append(audio.warning)
-    return CueEngine(policy, buzzer, audio, clock), warnings
+    return CueEngine(policy, buzzer, audio, clock,
+                     metronome_target_spm=cfg.metronome.target_spm or None), warnings
