@@ -49,7 +49,9 @@ class StepDetector:
 
     Parameters (times in s, levels in g of vertical specific force)
     - rate_hz: nominal sample rate (50-2000 Hz); a time step over `gap_factor` nominal
-      periods, or a NaN row, is a gap: the search restarts after it.
+      periods, or a NaN row, is a gap. A gap of at most `bridge_s` (a failed FIFO read costs
+      ~15 ms) is bridged by linear interpolation at the nominal rate, which is shorter than
+      a loading rise, so the steps around it are kept; after a longer one the search restarts.
     - smooth_s: width of the centred moving average used to find stance peaks.
     - refractory_s: minimum time between two stance peaks (< 60/230 spm = 0.26 s).
     - onset_window_s: how far before a stance peak the flight valley is searched.
@@ -79,7 +81,7 @@ class StepDetector:
                  onset_level_g: float = 0.2, onset_fraction: float = 0.0,
                  foot_window_s: float = 0.03,
                  rise_levels_g: tuple[float, ...] = (0.5, 0.75, 1.0, 1.25), rise_steps: int = 9,
-                 gap_factor: float = 3.0, vertical: VerticalEstimator | None = None,
+                 gap_factor: float = 3.0, bridge_s: float = 0.04, vertical: VerticalEstimator | None = None,
                  rhythm: "StepRhythm | None" = None):
         if not 1.0 <= rate_hz <= 100000.0:
             raise ValueError(f"rate_hz must be a positive sample rate, got {rate_hz}")
@@ -98,6 +100,7 @@ class StepDetector:
         # Recent rise times (s). Kept across gaps: they belong to the runner, not to the data.
         self._rise_s: deque[float] = deque(maxlen=self.rise_steps)
         self.max_dt_s = gap_factor / self.rate_hz
+        self.bridge_s = bridge_s
         self.vertical = vertical if vertical is not None else VerticalEstimator()
         self.rhythm = rhythm if rhythm is not None else StepRhythm()
         self.contacts_t_s: list[float] = []
@@ -131,22 +134,35 @@ class StepDetector:
 
     def _feed(self, t: np.ndarray, v: np.ndarray) -> list[float]:
         found: list[float] = []
+        good = np.isfinite(v)
+        t, v = t[good], v[good]
         if t.size == 0:
             return found
-        bad = ~np.isfinite(v)
-        # Split points: NaN rows, and time jumps relative to the previous sample.
-        prev_t = self._t[-1] if self._t.size else None
-        dt = np.diff(t, prepend=t[0] if prev_t is None else prev_t)
-        jump = dt > self.max_dt_s
-        breaks = np.flatnonzero(bad | jump)
+        # Gaps: NaN rows (dropped above) and time jumps, including from the buffered past.
+        prev = np.concatenate([self._t[-1:], t[:-1]])
+        step_s = 1.5 / self.rate_hz
+        jump = np.flatnonzero(t - prev > step_s) if self._t.size else \
+            np.flatnonzero(np.diff(t) > step_s) + 1
         start = 0
-        for b in list(breaks) + [t.size]:
+        for b in list(jump) + [t.size]:
             if b > start:
                 found += self._append(t[start:b], v[start:b])
             if b < t.size:
-                found += self._scan(final=True)
-                self._reset()
-                start = b + 1 if bad[b] else b
+                found += self._gap(t[b], v[b])
+                start = b
+        return found
+
+    def _gap(self, t1: float, v1: float) -> list[float]:
+        """Handle a gap before the sample (t1, v1): bridge it or restart the search."""
+        t0, v0 = float(self._t[-1]), float(self._v[-1])
+        if t1 - t0 <= max(self.bridge_s, self.max_dt_s):
+            n = int(round((t1 - t0) * self.rate_hz)) - 1
+            if n > 0:
+                frac = np.arange(1, n + 1) / (n + 1)
+                return self._append(t0 + frac * (t1 - t0), v0 + frac * (v1 - v0))
+            return []
+        found = self._scan(final=True)
+        self._reset()
         return found
 
     def _append(self, t: np.ndarray, v: np.ndarray) -> list[float]:
