@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "export",
     "report",
     "replay",
+    "doctor",
 ]
 
 
