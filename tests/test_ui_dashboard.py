@@ -1,0 +1,137 @@
+"""Dashboard: every coach-visible state draws at 1280x720 .. 1920x1080, and says the right
+words (checked on the dashboard's computed labels, not on pixels)."""
+
+import dataclasses
+
+import numpy as np
+import pygame
+import pytest
+
+from pi_app.analysis.drift import DriftVerdict
+from pi_app.live.snapshot import LiveSnapshot
+from pi_app.ui.dashboard import (Dashboard, alert_lines, crossbody_view, drift_view,
+                                 key_legend, turn_rate_dps)
+from pi_app.ui.samples import base_snapshot, state_snapshots
+
+SIZES = [(1280, 720), (1920, 1080), (1600, 900), (1366, 768)]
+
+
+@pytest.fixture(scope="module")
+def states():
+    pygame.font.init()
+    return state_snapshots()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_every_state_draws_at_every_size(states, size):
+    dash = Dashboard(size)
+    surface = pygame.Surface(size)
+    for name, snap in states.items():
+        out = dash.draw(snap, surface)
+        assert out is surface and out.get_size() == size, name
+        assert dash.labels["state"], name
+
+
+def test_state_titles(states):
+    expect = {"no_data": ("waiting", "WAITING"), "warmup": ("warmup", "WARMING UP"),
+              "baseline_building": ("building", "BUILDING BASELINE  45 %"),
+              "in_band": ("in_band", "IN BAND"),
+              "drifting": ("drifting", "DRIFTING: COUNTER-ROTATION LOST"),
+              "suppressed": ("suppressed", "SUPPRESSED")}
+    dash = Dashboard((1280, 720))
+    icons = set()
+    for name, (key, title) in expect.items():
+        dash.draw(states[name])
+        assert dash.labels["state_key"] == key, name
+        assert title in dash.labels["state"], (name, dash.labels["state"])
+        icons.add(drift_view(states[name]).icon)
+    # Shape as well as colour: each state family has its own icon.
+    assert icons >= {"wait", "progress", "check", "warning", "pause"}
+
+
+def test_drift_detail_names_direction_and_size(states):
+    view = drift_view(states["drifting"])
+    assert "+70°" in view.detail and "+14.0 SD" in view.detail and "pelvis timing" in view.detail
+    cad = dataclasses.replace(states["drifting"], verdict=DriftVerdict(
+        state="drifting", metric="cadence", direction="low", unit="spm", deviation=-6.0,
+        deviation_sd=-3.0, beyond_band=2.5))
+    view = drift_view(cad)
+    assert view.title == "DRIFTING: LOW" and "cadence -6.0 spm" in view.detail
+
+
+def test_suppressed_shows_time_left(states):
+    assert "12 s left" in drift_view(states["suppressed"]).detail
+
+
+def test_alerts_for_fault_stall_and_audio(states):
+    assert alert_lines(states["in_band"]) == []
+    fault = alert_lines(states["sensor_fault"])
+    assert fault and fault[0].startswith("THORAX SENSOR MISSING (MPU-6050 0x69)")
+    assert any("STALLED: analysis" in a for a in alert_lines(states["stalled_thread"]))
+    assert any("no audio device" in a for a in alert_lines(states["no_audio"]))
+    dash = Dashboard((1920, 1080))
+    dash.draw(states["sensor_fault"])
+    assert dash.labels["alerts"] == fault
+
+
+def _with_rel_rotation(rate_dps: float) -> LiveSnapshot:
+    t = np.arange(0, 4, 0.01)
+    return LiveSnapshot(t_s=4.0, trace_t_s=t, trace_pelvis_deg=np.zeros_like(t),
+                        trace_thorax_deg=rate_dps * (t - 2.0))
+
+
+def test_crossbody_pairs_follow_rotation():
+    left = crossbody_view(_with_rel_rotation(+100.0))
+    assert left.direction == "left"
+    assert left.lit == {"R external oblique", "L internal oblique", "multifidus/rotatores"}
+    assert left.intensity == pytest.approx(1.0)
+    right = crossbody_view(_with_rel_rotation(-50.0))
+    assert right.direction == "right"
+    assert right.lit == {"L external oblique", "R internal oblique", "multifidus/rotatores"}
+    assert 0.0 < right.intensity < 1.0
+    assert crossbody_view(_with_rel_rotation(2.0)).direction == "still"
+    assert turn_rate_dps(_with_rel_rotation(-50.0)) == pytest.approx(-50.0)
+
+
+def test_crossbody_needs_both_segments(states):
+    view = crossbody_view(states["sensor_fault"])
+    assert view.direction == "unknown" and not view.lit
+    assert crossbody_view(LiveSnapshot()).direction == "unknown"
+
+
+def test_crossbody_follows_live_sine():
+    # thorax ahead of the pelvis: the pair switches sides every half stride
+    snap = base_snapshot(t_s=100.0)
+    seen = set()
+    for dt in np.arange(0, 0.75, 0.05):
+        s = dataclasses.replace(snap, trace_t_s=snap.trace_t_s[: snap.trace_t_s.size - int(dt * 100)])
+        s = dataclasses.replace(s, trace_pelvis_deg=snap.trace_pelvis_deg[: s.trace_t_s.size],
+                                trace_thorax_deg=snap.trace_thorax_deg[: s.trace_t_s.size])
+        seen.add(crossbody_view(s).direction)
+    assert {"left", "right"} <= seen
+
+
+def test_key_legend_lists_every_coach_key_with_current_settings(states):
+    legend = dict(key_legend(states["no_audio"]))
+    assert set(legend) == {"B", "N", "C", "M", "T", "+/-", "R", "Q"}
+    assert legend["C"] == "cues: faded" and legend["M"] == "unmute"
+    assert legend["T"] == "metronome ON" and legend["+/-"] == "target 166 spm"
+    assert legend["R"] == "stop rec"
+    legend = dict(key_legend(states["in_band"]))
+    assert legend["M"] == "mute" and legend["R"] == "record" and legend["T"] == "metronome off"
+
+
+def test_state_changes_the_banner_pixels(states):
+    dash = Dashboard((1280, 720))
+    a = dash.draw(states["in_band"]).get_at((5, 5))
+    b = dash.draw(states["drifting"]).get_at((5, 5))
+    assert a != b
+
+
+def test_resizes_to_the_target_surface(states):
+    dash = Dashboard((1280, 720))
+    big = pygame.Surface((1920, 1080))
+    dash.draw(states["in_band"], big)
+    assert dash.size == (1920, 1080)
+    with pytest.raises(ValueError):
+        Dashboard((100, 100))

@@ -1,0 +1,69 @@
+"""Screenshots are written at the right size; the display opens (dummy) or fails with a
+clear fix; the live UI draws and turns posted key presses into commands."""
+
+import pygame
+import pytest
+
+from pi_app.config import DisplayConfig
+from pi_app.live.snapshot import CoachCommand
+from pi_app.ui.display import DisplayError, choose_driver, open_display, open_live_ui
+from pi_app.ui.samples import state_snapshots
+from pi_app.ui.screenshots import STATES, save_screenshots
+
+
+def test_screenshots_written_at_size(tmp_path):
+    snaps = state_snapshots()
+    chosen = {k: snaps[k] for k in STATES}
+    paths = save_screenshots(tmp_path / "shots", chosen, sizes_px=((1280, 720), (1920, 1080)))
+    assert len(paths) == 2 * len(STATES)
+    for p in paths:
+        assert p.exists() and p.suffix == ".png"
+        w, h = pygame.image.load(str(p)).get_size()
+        assert (w, h) == ((1280, 720) if "1280x720" in p.name else (1920, 1080))
+    assert {p.name for p in paths} >= {"drifting_1920x1080.png", "sensor_fault_1280x720.png",
+                                       "baseline_building_1920x1080.png", "in_band_1280x720.png"}
+
+
+def test_choose_driver():
+    assert choose_driver({"SDL_VIDEODRIVER": "dummy"}, []) == "dummy"
+    assert choose_driver({"DISPLAY": ":0"}, ["/dev/dri/card0"]) is None
+    assert choose_driver({}, ["/dev/dri/card1"]) == "kmsdrm"
+    assert choose_driver({}, []) is None
+
+
+def test_kmsdrm_failure_says_what_to_fix(monkeypatch):
+    monkeypatch.setenv("SDL_VIDEODRIVER", "kmsdrm")
+    try:
+        open_display((1280, 720), driver="kmsdrm")
+    except DisplayError as err:
+        text = str(err)
+        assert "kmsdrm" in text and "video, render and input groups" in text
+        assert "--headless" in text
+    else:  # a machine that really has a free DRM display
+        pygame.display.quit()
+    finally:
+        monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+
+
+def test_live_ui_draws_and_polls(monkeypatch):
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    ui = open_live_ui(DisplayConfig(fullscreen=False, width_px=1280, height_px=720),
+                      simulated=True, fullscreen=False)
+    try:
+        assert pygame.display.get_driver() == "dummy"
+        snap = state_snapshots()["in_band"]
+        import dataclasses
+        ui.draw(dataclasses.replace(snap, simulated=False))
+        assert ui.dashboard.size == (1280, 720)
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_b, mod=0, unicode="b"))
+        pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=pygame.K_q, mod=0, unicode="q"))
+        assert ui.poll_commands() == [CoachCommand("restart_baseline"), CoachCommand("quit")]
+    finally:
+        ui.close()
+    assert ui.poll_commands() == []
+
+
+def test_too_small_display_is_refused(monkeypatch):
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    with pytest.raises(DisplayError, match="at least"):
+        open_display((320, 200), fullscreen=False)
