@@ -10,6 +10,15 @@ The rolling median lags a step change by about half its window, which alone woul
 "flag within 3 strides" goal, so a short median (3 strides) is also compared with a wider band
 (`k_fast_sd`): a large change is flagged fast, a small one after the window median confirms it.
 Stride intervals are long-range correlated (slow wander is normal), hence the wide fast band.
+
+Two additions make both goals hold on the simulated runner (bench/drift_false_alarms.py):
+- The band's SD keeps learning after the baseline: a 60-stride baseline underestimates how
+  far the runner wanders over minutes (the SD of 10-stride means over 20 min was 1.3-1.5x the
+  baseline's), which alone caused most false episodes.
+- A trend path flags a ramp as it crosses the band edge: the least-squares line through the
+  last `trend_strides` strides is past the edge AND has risen `k_trend_sd` SDs above the
+  median of the `reference_strides` strides before it. Slow wander crosses the edge too, but
+  it does not rise that fast; a ramp of 1.5-3 deg/stride does.
 """
 
 from __future__ import annotations
@@ -127,6 +136,9 @@ class _Track:
         self.out_run = 0
         self.in_run = 0
         self.drifting = False
+        # Sum of squared deviations from the baseline center and their count (learned SD).
+        self.sum_sq = 0.0
+        self.n_sq = 0
 
     def reset_episode(self) -> None:
         self.out_run = self.in_run = 0
@@ -147,6 +159,9 @@ class DriftDetector:
     the band edge (a median hovering at the edge would otherwise start many episodes).
     cadence_jump_frac: rolling cadence vs baseline cadence change that means a new speed.
     suppress_s: quiet time after such a jump; a fresh baseline is built after it.
+    trend_strides / reference_strides / k_trend_sd: the trend path (module docstring).
+    learn_sd: widen the baseline band as the runner's long-run SD becomes known (strides
+    outside a drift episode and inside the band count).
     """
 
     def __init__(self, warmup_s: float = 30.0, warmup_strides: int = 0,
@@ -154,9 +169,13 @@ class DriftDetector:
                  fast_strides: int = 3, k_fast_sd: float = 3.5,
                  phase_sd_floor_deg: float = 5.0, cadence_sd_floor_spm: float = 2.0,
                  enter_after: int = 2, leave_after: int = 3, leave_margin_sd: float = 0.5,
-                 cadence_jump_frac: float = 0.05, suppress_s: float = 20.0):
+                 cadence_jump_frac: float = 0.05, suppress_s: float = 20.0,
+                 trend_strides: int = 6, reference_strides: int = 20,
+                 k_trend_sd: float = 2.5, learn_sd: bool = True):
         if baseline_strides < window_strides or window_strides < fast_strides or fast_strides < 1:
             raise ValueError("need baseline_strides >= window_strides >= fast_strides >= 1")
+        if trend_strides < 3 or reference_strides < 1:
+            raise ValueError("need trend_strides >= 3 and reference_strides >= 1")
         if k_fast_sd < k_sd:
             raise ValueError("k_fast_sd must be >= k_sd")
         self.warmup_s = float(warmup_s)
@@ -173,7 +192,12 @@ class DriftDetector:
         self.leave_margin_sd = float(leave_margin_sd)
         self.cadence_jump_frac = float(cadence_jump_frac)
         self.suppress_s = float(suppress_s)
-        self._tracks = {m: _Track(self.window_strides) for m in METRICS}
+        self.trend_strides = int(trend_strides)
+        self.reference_strides = int(reference_strides)
+        self.k_trend_sd = float(k_trend_sd)
+        self.learn_sd = bool(learn_sd)
+        history = max(self.window_strides, self.trend_strides + self.reference_strides)
+        self._tracks = {m: _Track(history) for m in METRICS}
         self._t0_s: float | None = None
         self._n_strides = 0
         self._state = "warmup"
@@ -215,7 +239,7 @@ class DriftDetector:
         for metric, track in self._tracks.items():
             if len(track.values) < self.fast_strides:
                 continue
-            vals = list(track.values)
+            vals = list(track.values)[-self.window_strides:]
             circular = METRICS[metric][1]
             if circular:
                 center, sd = circular_mean_sd_deg(vals)
@@ -302,6 +326,8 @@ class DriftDetector:
                 center, sd = circular_mean_sd_deg(vals)
             else:
                 center, sd = float(np.median(vals)), float(np.std(vals, ddof=1))
+            track = self._tracks[metric]
+            track.sum_sq, track.n_sq = len(vals) * sd * sd, len(vals)
             sd = max(sd, self.sd_floor[metric])
             self.baseline[metric] = MetricBand(metric, center, self.k_sd * sd, sd, "baseline")
 
@@ -318,7 +344,7 @@ class DriftDetector:
         else:
             self._fast_jump_run = 0
             return False
-        vals = list(track.values)
+        vals = list(track.values)[-self.window_strides:]
         if len(vals) >= self.fast_strides:
             fast = statistics.median(vals[-self.fast_strides:])
             # The short median is noisier, so it must move further (1.5x) to count.
@@ -336,6 +362,35 @@ class DriftDetector:
     def _band(self, metric: str) -> MetricBand | None:
         return self.coach_bands.get(metric) or self.baseline.get(metric)
 
+    def _learn_sd(self, metric: str, band: MetricBand, dev: float) -> MetricBand:
+        """Widen the baseline band to the runner's long-run SD about the baseline center.
+
+        Stride values are long-range correlated (science.md, "Normal variability"), so the SD
+        of a ~60-stride baseline underestimates how far the runner wanders over minutes; every
+        stride judged outside a drift episode adds to the estimate (it only ever widens)."""
+        track = self._tracks[metric]
+        track.sum_sq += dev * dev
+        track.n_sq += 1
+        sd_long = math.sqrt(track.sum_sq / track.n_sq)
+        if sd_long <= band.sd:
+            return band
+        band = MetricBand(metric, band.center, self.k_sd * sd_long, sd_long, band.source)
+        self.baseline[metric] = band
+        return band
+
+    def _trend(self, devs: list[float]) -> tuple[float, float] | None:
+        """(end, rise): the least-squares line through the last `trend_strides` deviations
+        evaluated at the newest stride, and its rise over the median of the
+        `reference_strides` strides before them (deg or spm). None until enough strides."""
+        n, r = self.trend_strides, self.reference_strides
+        if len(devs) < n + r:
+            return None
+        y = np.asarray(devs[-n:])
+        x = np.arange(n) - (n - 1) / 2.0
+        slope = float(np.dot(x, y - y.mean()) / np.dot(x, x))
+        end = float(y.mean()) + slope * (n - 1) / 2.0
+        return end, end - float(np.median(devs[-n - r:-n]))
+
     def _judge(self, metric: str, band: MetricBand) -> MetricJudgement | None:
         track = self._tracks[metric]
         if len(track.values) < self.fast_strides:
@@ -343,18 +398,31 @@ class DriftDetector:
         circular = METRICS[metric][1]
         devs = [(_wrap180(v - band.center) if circular else v - band.center)
                 for v in track.values]
-        dev_w = float(statistics.median(devs))
+        if self.learn_sd and band.source == "baseline" and not track.drifting \
+                and track.out_run == 0:
+            band = self._learn_sd(metric, band, devs[-1])
+        dev_w = float(statistics.median(devs[-self.window_strides:]))
         dev_f = float(statistics.median(devs[-self.fast_strides:]))
         fast_half = band.half_width + (self.k_fast_sd - self.k_sd) * band.sd
         out_w = abs(dev_w) > band.half_width
         out_f = abs(dev_f) > fast_half
-        out = out_w or out_f
+        # A change faster than the runner's slow wander: the line through the last strides
+        # is past the band edge and has risen `k_trend_sd` SDs above where the runner just
+        # was. It sees a ramp as it crosses the edge, where the medians lag behind it.
+        trend = self._trend(devs)
+        out_t = (trend is not None and abs(trend[0]) > band.half_width
+                 and abs(dev_f) > band.half_width - self.leave_margin_sd * band.sd
+                 and trend[0] * trend[1] > 0 and abs(trend[1]) > self.k_trend_sd * band.sd)
+        out = out_w or out_f or out_t
         if track.drifting and not out:
             out = abs(dev_w) > band.half_width - self.leave_margin_sd * band.sd
-        if out_w or not out_f:
-            dev, beyond = dev_w, max(0.0, abs(dev_w) - band.half_width)
+        if out_w or not (out_f or out_t):
+            dev = dev_w
+        elif out_f:
+            dev = dev_f
         else:
-            dev, beyond = dev_f, abs(dev_f) - band.half_width
+            dev = trend[0]
+        beyond = max(0.0, abs(dev) - band.half_width)
         if out:
             track.out_run += 1
             track.in_run = 0
