@@ -127,9 +127,18 @@ def test_json_summary(tmp_path, capsys):
 def test_results_do_not_depend_on_chunk_size(tmp_path):
     rec = tmp_path / "run.csv"
     simulated_recording(rec, 500.0, 0.0, 20.0)
-    a = run_analyze(tmp_path, rec, "--chunk-s", "0.015")
-    b = run_analyze(tmp_path, rec, "--chunk-s", "0.7")
-    assert a == b
+    steps_a, strides_a = run_analyze(tmp_path, rec, "--chunk-s", "0.015")
+    steps_b, strides_b = run_analyze(tmp_path, rec, "--chunk-s", "0.7")
+    assert [s["side"] for s in steps_a] == [s["side"] for s in steps_b]
+    assert len(strides_a) == len(strides_b)
+    # Same numbers up to float rounding: a value within 1e-9 of a rounding boundary may print
+    # one last digit apart, never more.
+    for rows_a, rows_b in ((steps_a, steps_b), (strides_a, strides_b)):
+        for ra, rb in zip(rows_a, rows_b):
+            for key in ra:
+                if key == "side" or ra[key] == rb[key]:
+                    continue
+                assert abs(float(ra[key]) - float(rb[key])) <= 0.0101, (key, ra, rb)
 
 
 @pytest.mark.parametrize("text,where", [
