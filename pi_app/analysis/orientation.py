@@ -37,6 +37,8 @@ from typing import Protocol
 
 import numpy as np
 
+from pi_app.analysis.recurrence import linear_scan
+
 
 class OrientationCalibration(Protocol):
     """What a standing calibration measured for one sensor; `pi_app.analysis.calibration.
@@ -116,10 +118,13 @@ class OrientationEstimator:
         if cal_up is not None:
             up = np.asarray(cal_up, dtype=float).reshape(3)
         else:
-            ok = np.all(np.isfinite(acc_g), axis=1)
-            if ok.sum() < 2 or t_s[ok][-1] - t_s[ok][0] < self.init_s:
+            ok = np.flatnonzero(np.all(np.isfinite(acc_g), axis=1))
+            if ok.size < 2 or t_s[ok[-1]] - t_s[ok[0]] < self.init_s:
                 return False
-            up = acc_g[ok].mean(axis=0)
+            # Exactly the valid samples up to the first one init_s after the first, so the
+            # initial vertical does not depend on how the stream is chunked.
+            last = int(np.searchsorted(t_s[ok], t_s[ok[0]] + self.init_s))
+            up = acc_g[ok[:last + 1]].mean(axis=0)
         norm = float(np.linalg.norm(up))
         if not np.isfinite(norm) or norm < 0.1:
             return False
@@ -131,19 +136,23 @@ class OrientationEstimator:
         n = t_s.shape[0]
         up_out = np.full((n, 3), np.nan)
         rate_out = np.full(n, np.nan)
-        mean = self._mean_acc_g
-        for k in range(n):
-            a = acc_g[k]
-            g = gyro_dps[k]
-            if not (np.all(np.isfinite(a)) and np.all(np.isfinite(g))):
-                self._last_t_s = None
-                continue
-            if self._last_t_s is not None:
-                dt = t_s[k] - self._last_t_s
-                if 0.0 < dt <= self.gap_s:
-                    mean += (a - mean) * min(1.0, dt / self.tau_s)
-            self._last_t_s = float(t_s[k])
-            up = mean / np.linalg.norm(mean)
-            up_out[k] = up
-            rate_out[k] = float((g - self._bias_dps) @ up)
+        if n == 0:
+            return OrientationSamples(t_s.copy(), up_out, rate_out)
+        valid = np.isfinite(acc_g).all(axis=1) & np.isfinite(gyro_dps).all(axis=1)
+        # Time of the previous sample when it was valid (a gap row resets it), else NaN.
+        prev_t = np.empty(n)
+        prev_t[0] = np.nan if self._last_t_s is None else self._last_t_s
+        prev_t[1:] = np.where(valid[:-1], t_s[:-1], np.nan)
+        dt = t_s - prev_t
+        with np.errstate(invalid="ignore"):
+            step = valid & (dt > 0.0) & (dt <= self.gap_s)
+        alpha = np.where(step, np.minimum(1.0, np.where(step, dt, 0.0) / self.tau_s), 0.0)
+        # mean += (a - mean) * alpha, as a linear recurrence over the samples.
+        a = np.where(valid[:, None], acc_g, 0.0)
+        mean = linear_scan(1.0 - alpha, alpha[:, None] * a, self._mean_acc_g)
+        self._mean_acc_g = mean[-1].copy()
+        self._last_t_s = float(t_s[-1]) if valid[-1] else None
+        up = mean[valid] / np.linalg.norm(mean[valid], axis=1)[:, None]
+        up_out[valid] = up
+        rate_out[valid] = np.einsum("ij,ij->i", gyro_dps[valid] - self._bias_dps, up)
         return OrientationSamples(t_s.copy(), up_out, rate_out)

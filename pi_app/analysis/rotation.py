@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pi_app.analysis.recurrence import linear_scan
+
 
 @dataclass
 class RotationSamples:
@@ -64,26 +66,39 @@ class AxialRotation:
         n = t_s.shape[0]
         theta = np.full(n, np.nan)
         live = np.full(n, np.nan)
-        w_hp = 2.0 * np.pi * self.highpass_hz
-        for k in range(n):
-            r = rate[k]
-            if not np.isfinite(r):
-                self._last_t_s = None
-                self._last_rate_dps = None
-                continue
-            if self._last_t_s is not None:
-                dt = t_s[k] - self._last_t_s
-                if 0.0 < dt <= self.gap_s:
-                    mean_rate = 0.5 * (r + self._last_rate_dps)
-                    self._theta_deg += mean_rate * dt
-                    # Mean-rate tracker warms up as a plain running mean, then exponential.
-                    self._n_rate += 1
-                    alpha = max(1.0 / self._n_rate, dt / self.bias_tau_s)
-                    self._mean_rate_dps += alpha * (mean_rate - self._mean_rate_dps)
-                    self._live_deg += (mean_rate - self._mean_rate_dps) * dt
-                    self._live_deg -= w_hp * dt * self._live_deg
-            self._last_t_s = float(t_s[k])
-            self._last_rate_dps = float(r)
-            theta[k] = self._theta_deg
-            live[k] = self._live_deg
+        if n == 0:
+            return RotationSamples(t_s.copy(), theta, live)
+        valid = np.isfinite(rate)
+        # Previous sample's time and rate when it was valid (a NaN sample resets them).
+        prev_t = np.empty(n)
+        prev_r = np.empty(n)
+        prev_t[0] = np.nan if self._last_t_s is None else self._last_t_s
+        prev_r[0] = np.nan if self._last_rate_dps is None else self._last_rate_dps
+        prev_t[1:] = np.where(valid[:-1], t_s[:-1], np.nan)
+        prev_r[1:] = rate[:-1]
+        dt = t_s - prev_t
+        with np.errstate(invalid="ignore"):
+            step = valid & (dt > 0.0) & (dt <= self.gap_s)
+        dt = np.where(step, dt, 0.0)
+        mean_rate = np.where(step, 0.5 * (rate + prev_r), 0.0)
+        # Trapezoidal integral, summed in sample order from the carried value.
+        increments = np.concatenate([[self._theta_deg], mean_rate * dt])
+        integral = np.cumsum(increments)[1:]
+        # Mean-rate tracker: a plain running mean while warming up, then exponential.
+        n_rate = self._n_rate + np.cumsum(step)
+        with np.errstate(divide="ignore"):
+            alpha = np.where(step, np.maximum(1.0 / np.maximum(n_rate, 1), dt / self.bias_tau_s),
+                             0.0)
+        mean_dps = linear_scan(1.0 - alpha, alpha * mean_rate, self._mean_rate_dps)
+        # live += (rate - mean) dt, then the first-order high-pass: live -= w dt live.
+        keep = 1.0 - 2.0 * np.pi * self.highpass_hz * dt
+        live_all = linear_scan(keep, keep * (mean_rate - mean_dps) * dt, self._live_deg)
+        theta[valid] = integral[valid]
+        live[valid] = live_all[valid]
+        self._theta_deg = float(integral[-1])
+        self._live_deg = float(live_all[-1])
+        self._mean_rate_dps = float(mean_dps[-1])
+        self._n_rate = int(n_rate[-1])
+        self._last_t_s = float(t_s[-1]) if valid[-1] else None
+        self._last_rate_dps = float(rate[-1]) if valid[-1] else None
         return RotationSamples(t_s.copy(), theta, live)
