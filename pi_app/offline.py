@@ -20,6 +20,9 @@ from pi_app.recording.csv_reader import RecordingReader
 
 #: Live drain interval (s): the sensor thread hands the analysis this much data at a time.
 LIVE_CHUNK_S = 0.015
+#: Chunk length (s) for offline analysis. The analysis result does not depend on the chunking
+#: (tests/test_pipeline_chunking.py), and per-chunk overhead dominates at the live 15 ms.
+OFFLINE_CHUNK_S = 1.0
 
 
 @dataclass
@@ -45,9 +48,11 @@ class RecordingAnalysis:
         return self.t_last_s - self.t_first_s if self.n_samples else 0.0
 
 
-def analyze_recording(path: str | Path, chunk_s: float = LIVE_CHUNK_S, calibration=None,
+def analyze_recording(path: str | Path, chunk_s: float = OFFLINE_CHUNK_S, calibration=None,
                       analyzer: Analyzer | None = None) -> RecordingAnalysis:
-    """Analyse a recording CSV (spec format) in live-sized chunks of `chunk_s` seconds.
+    """Analyse a recording CSV (spec format) in chunks of `chunk_s` seconds (the steps, strides
+    and verdicts are the same for any chunk length, e.g. the live `LIVE_CHUNK_S`). Without an
+    `analyzer`, one is made without the dashboard's live phase estimate.
 
     Raises `InputFileError` for a malformed file (one sentence with the line number)."""
     reader = RecordingReader(path)
@@ -55,7 +60,8 @@ def analyze_recording(path: str | Path, chunk_s: float = LIVE_CHUNK_S, calibrati
     gyro_segments = tuple(s for s, has in (("pelvis", reader.has_gyro),
                                            ("thorax", reader.has_thorax_gyro)) if has)
     if analyzer is None:
-        analyzer = Analyzer(reader.rate_hz, gyro_segments=gyro_segments, calibration=calibration)
+        analyzer = Analyzer(reader.rate_hz, gyro_segments=gyro_segments, calibration=calibration,
+                            live_phase=False)
     result = RecordingAnalysis(Path(path), reader.rate_hz, reader.segments, gyro_segments)
     last_good_t_s = None
     for chunk in reader:

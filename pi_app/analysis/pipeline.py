@@ -76,10 +76,14 @@ class Analyzer:
         side and phase need the thorax gyro, rotation metrics need the segment's gyro.
     calibration: a `CalibrationProfile` (or None): per-sensor gyro bias and standing vertical.
     drift: a configured `DriftDetector` (a default one is made).
+    live_phase: run the continuous phase estimate for the dashboard (`live.phase_deg`,
+        `live.rel_phase_deg`, `live.phase_confidence`). Offline analysis turns it off: steps,
+        strides and verdicts do not depend on it, and it costs as much as the rest together.
     """
 
     def __init__(self, rate_hz: float, gyro_segments: tuple[str, ...] = SEGMENTS,
-                 calibration=None, drift: DriftDetector | None = None):
+                 calibration=None, drift: DriftDetector | None = None,
+                 live_phase: bool = True):
         self.rate_hz = float(rate_hz)
         self.gyro_segments = tuple(s for s in SEGMENTS if s in gyro_segments)
         self.steps = StepDetector(self.rate_hz)
@@ -91,7 +95,7 @@ class Analyzer:
         self.side = SideDetector()
         self.strides = StrideAnalyzer()
         self.drift = drift if drift is not None else DriftDetector()
-        self.live_phase = LivePhaseEstimator(self.rate_hz)
+        self.live_phase = LivePhaseEstimator(self.rate_hz) if live_phase else None
         # theta samples finished per segment but not yet passed on (segments may finish
         # their start-up at different samples; all outputs share the input time base).
         self._theta_t: dict[str, list[np.ndarray]] = {s: [] for s in self.gyro_segments}
@@ -182,7 +186,7 @@ class Analyzer:
             out.trace_theta_live_deg = theta_live
             for s, v in theta_live.items():
                 self.live.theta_live_deg[s] = float(v[-1])
-            if "pelvis" in rate:
+            if "pelvis" in rate and self.live_phase is not None:
                 stride_hz = (None if self.live.cadence_spm is None
                              else self.live.cadence_spm / 120.0)
                 phases = self.live_phase.update(rate["pelvis"], rate.get("thorax"), stride_hz)
