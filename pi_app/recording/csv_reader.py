@@ -42,6 +42,7 @@ _MAX_IRREGULAR_PER_WINDOW = 50      # 10 %
 _MAX_GAPS_PER_WINDOW = 250          # 50 %: more than that is a different rate, not a gap
 
 _UTF8_BOM = b"\xef\xbb\xbf"
+_POW10 = np.array([float(10 ** k) for k in range(16)])
 
 
 def acc_columns(segment: str) -> tuple[str, str, str]:
@@ -88,7 +89,7 @@ class RecordingReader:
     Raises `InputFileError` (with `.path` and `.line`) for every malformed input.
     """
 
-    def __init__(self, path, chunk_rows: int = 10_000, *, block_bytes: int = 8 << 20):
+    def __init__(self, path, chunk_rows: int = 10_000, *, block_bytes: int = 1 << 20):
         self.path = Path(path)
         if chunk_rows < 1 or block_bytes < 1:
             raise ValueError("chunk_rows and block_bytes must be >= 1")
@@ -218,8 +219,15 @@ class RecordingReader:
                 return
             if not raw.endswith(b"\n"):
                 raw += f.readline()
-            lines = self._decode(raw, line_no)
             block = None
+            if b"#" not in raw and raw.count(b",") == raw.count(b"\n") * (self._n_fields - 1):
+                block = self._parse_decimal(raw, line_no)
+                if block is not None:
+                    line_no += raw.count(b"\n")
+                    if block.values.shape[0]:
+                        yield block
+                    continue
+            lines = self._decode(raw, line_no)
             if b"#" not in raw and raw.count(b",") == len(lines) * (self._n_fields - 1):
                 block = self._parse_fast(lines, line_no)
             if block is None:
@@ -244,6 +252,67 @@ class RecordingReader:
         if text.endswith("\n"):
             lines.pop()
         return lines
+
+    def _parse_decimal(self, raw: bytes, first_line: int) -> _Block | None:
+        """Vectorised parser for the common case, ~4x faster than numpy's loadtxt: every line
+        ends in \\n and holds exactly the header's number of fields, each a plain decimal
+        (-?digits.digits, at most 15 digits) or empty (a gap). None for anything else, which
+        the other parsers then handle (and explain). Each value is mantissa / 10**decimals
+        with both exact in float64, so it is the correctly rounded number, as strtod gives."""
+        b = np.frombuffer(raw, dtype=np.uint8)
+        if b.size == 0 or b[-1] != 10:
+            return None
+        is_digit = (b - 48).astype(np.uint8) < 10
+        is_sep = (b == 44) | (b == 10)
+        is_dot = b == 46
+        is_minus = b == 45
+        n_sep = int(np.count_nonzero(is_sep))
+        if (int(np.count_nonzero(is_digit)) + n_sep + int(np.count_nonzero(is_dot))
+                + int(np.count_nonzero(is_minus))) != b.size:
+            return None
+        n_fields = self._n_fields
+        sep = np.flatnonzero(is_sep)
+        if n_sep % n_fields or not np.all(b[sep[n_fields - 1::n_fields]] == 10):
+            return None
+        n_lines = n_sep // n_fields
+        if int(np.count_nonzero(b == 10)) != n_lines:
+            return None
+        starts = np.empty_like(sep)
+        starts[0] = 0
+        starts[1:] = sep[:-1] + 1
+        digits_before = np.zeros(b.size + 1, dtype=np.int64)
+        np.cumsum(is_digit, out=digits_before[1:])
+        n_digits = digits_before[sep] - digits_before[starts]
+        empty = sep == starts
+        if np.any((n_digits == 0) != empty) or np.any(n_digits > 15):
+            return None
+        field_of = np.zeros(b.size + 1, dtype=np.int64)
+        np.cumsum(is_sep, out=field_of[1:])
+        minus = np.flatnonzero(is_minus)
+        if minus.size and not np.array_equal(minus, starts[field_of[minus]]):
+            return None   # a minus sign that does not open its field
+        dots = np.flatnonzero(is_dot)
+        dot_field = field_of[dots]
+        if dots.size > 1 and np.any(np.diff(dot_field) == 0):
+            return None   # two decimal points in one field
+        pos = np.flatnonzero(is_digit)
+        f = field_of[pos]
+        # Digit weight: 10 ** (digits after it in its field); the sum stays below 2**53.
+        weight = _POW10[digits_before[sep[f]] - digits_before[pos + 1]]
+        mantissa = np.bincount(f, weights=(b[pos] - 48) * weight, minlength=n_sep)
+        decimals = np.zeros(n_sep, dtype=np.int64)
+        decimals[dot_field] = digits_before[sep[dot_field]] - digits_before[dots + 1]
+        values = mantissa / _POW10[decimals]
+        values[field_of[minus]] *= -1.0
+        values[empty] = np.nan
+        values = values.reshape(n_lines, n_fields)[:, [i for _, i in self._used]]
+        lines = np.arange(first_line, first_line + n_lines, dtype=np.int64)
+        if np.isnan(values[:, 0]).any():
+            present = ~np.isnan(values).all(axis=1)
+            if np.isnan(values[present, 0]).any():
+                return None   # a row with data but no time: the slow path says where
+            values, lines = values[present], lines[present]
+        return _Block(values, lines)
 
     def _parse_fast(self, lines: list[str], first_line: int) -> _Block | None:
         """numpy's C parser for a clean block; None when the block needs the careful path
