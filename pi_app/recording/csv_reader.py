@@ -280,30 +280,29 @@ class RecordingReader:
         starts = np.empty_like(sep)
         starts[0] = 0
         starts[1:] = sep[:-1] + 1
-        digits_before = np.zeros(b.size + 1, dtype=np.int64)
-        np.cumsum(is_digit, out=digits_before[1:])
-        n_digits = digits_before[sep] - digits_before[starts]
+        # Per field (its characters and its separator): decimal points and minus signs.
+        n_dots = np.add.reduceat(is_dot.view(np.uint8), starts, dtype=np.int64)
+        n_minus = np.add.reduceat(is_minus.view(np.uint8), starts, dtype=np.int64)
+        if n_sep and (n_dots.max() > 1 or n_minus.max() > 1):
+            return None
+        n_digits = (sep - starts) - n_dots - n_minus
         empty = sep == starts
         if np.any((n_digits == 0) != empty) or np.any(n_digits > 15):
             return None
-        field_of = np.zeros(b.size + 1, dtype=np.int64)
-        np.cumsum(is_sep, out=field_of[1:])
-        minus = np.flatnonzero(is_minus)
-        if minus.size and not np.array_equal(minus, starts[field_of[minus]]):
+        minus_field = np.flatnonzero(n_minus)
+        if not np.array_equal(np.flatnonzero(is_minus), starts[minus_field]):
             return None   # a minus sign that does not open its field
-        dots = np.flatnonzero(is_dot)
-        dot_field = field_of[dots]
-        if dots.size > 1 and np.any(np.diff(dot_field) == 0):
-            return None   # two decimal points in one field
+        dot_field = np.flatnonzero(n_dots)
         pos = np.flatnonzero(is_digit)
-        f = field_of[pos]
+        f = np.repeat(np.arange(n_sep), n_digits)
         # Digit weight: 10 ** (digits after it in its field); the sum stays below 2**53.
-        weight = _POW10[digits_before[sep[f]] - digits_before[pos + 1]]
+        weight = _POW10[np.cumsum(n_digits)[f] - np.arange(1, pos.size + 1)]
         mantissa = np.bincount(f, weights=(b[pos] - 48) * weight, minlength=n_sep)
         decimals = np.zeros(n_sep, dtype=np.int64)
-        decimals[dot_field] = digits_before[sep[dot_field]] - digits_before[dots + 1]
+        # Only digits follow a decimal point within its field.
+        decimals[dot_field] = sep[dot_field] - np.flatnonzero(is_dot) - 1
         values = mantissa / _POW10[decimals]
-        values[field_of[minus]] *= -1.0
+        values[minus_field] *= -1.0
         values[empty] = np.nan
         values = values.reshape(n_lines, n_fields)[:, [i for _, i in self._used]]
         lines = np.arange(first_line, first_line + n_lines, dtype=np.int64)
