@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from pi_app.analysis.recurrence import linear_scan
+
 
 class VerticalEstimator:
     """Streaming up-direction (in sensor axes) and vertical specific force.
@@ -121,38 +123,69 @@ class VerticalEstimator:
 
     def _project(self, t: np.ndarray, a: np.ndarray) -> np.ndarray:
         """Project on the current up direction, updating it once per completed block; a sample
-        is projected with the direction of the last block completed before it."""
-        out = np.empty(t.shape[0])
-        start, n = 0, t.shape[0]
+        is projected with the direction of the last block completed before it.
+
+        Blocks are found first (a short loop over block starts), then the block statistics,
+        the direction low-pass over the blocks and the projections are computed together."""
+        n = t.shape[0]
+        if n == 0:
+            return np.empty(0)
+        # Block index of each sample: 0 = the block left open by the previous call; block k
+        # is closed before block k + 1 starts.
+        block_of = np.empty(n, dtype=np.int64)
+        block, start = 0, 0
+        t0 = self._block_t0
         while start < n:
-            if self._block_t0 is None:
-                self._block_t0 = t[start]
-            end = int(np.searchsorted(t, self._block_t0 + self.block_s, side="left"))
+            if t0 is None:
+                t0 = t[start]
+            end = int(np.searchsorted(t, t0 + self.block_s, side="left"))
             if end <= start:
                 # This sample lies past the open block's end (e.g. after a time gap).
-                self._close_block()
-                self._block_t0 = t[start]
+                block += 1
+                t0 = t[start]
                 continue
-            out[start:end] = a[start:end] @ self.up
-            self._block_a = np.vstack([self._block_a, a[start:end]])
+            block_of[start:end] = block
             start = end
             if end < n:
-                self._close_block()
-                self._block_t0 = t[end]
-        return out
-
-    def _close_block(self) -> None:
-        blk = self._block_a
-        self._block_a = np.empty((0, 3))
-        ok = np.all(np.isfinite(blk), axis=1)
-        if ok.sum() < 2:
-            return
-        blk = blk[ok]
-        norms = np.linalg.norm(blk, axis=1)
-        still = bool(self._is_still(norms.mean(), norms.std()))
-        tau = self.tau_still_s if still else self.tau_run_s
-        alpha = min(1.0, self.block_s / tau)
-        self.gravity_g = self.gravity_g + alpha * (blk.mean(axis=0) - self.gravity_g)
-        norm = np.linalg.norm(self.gravity_g)
-        if norm > 1e-6:
-            self.up = self.gravity_g / norm
+                block += 1
+                t0 = t[end]
+        self._block_t0 = t0
+        n_closed = block      # blocks 0 .. block-1 close in this call; `block` stays open
+        carried = self._block_a
+        rows = np.concatenate([carried, a]) if carried.shape[0] else a
+        row_block = (np.concatenate([np.zeros(carried.shape[0], dtype=np.int64), block_of])
+                     if carried.shape[0] else block_of)
+        ups = np.empty((n_closed + 1, 3))
+        ups[0] = self.up
+        if n_closed:
+            closing = row_block < n_closed
+            ok = closing & np.all(np.isfinite(rows), axis=1)
+            b_ok = row_block[ok]
+            a_ok = rows[ok]
+            count = np.bincount(b_ok, minlength=n_closed)[:n_closed]
+            norms = np.linalg.norm(a_ok, axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean_norm = np.bincount(b_ok, weights=norms, minlength=n_closed) / count
+                dev = norms - mean_norm[b_ok]
+                std_norm = np.sqrt(np.bincount(b_ok, weights=dev * dev, minlength=n_closed)
+                                   / count)
+                mean_a = np.column_stack([np.bincount(b_ok, weights=a_ok[:, i],
+                                                      minlength=n_closed)
+                                          for i in range(3)]) / count[:, None]
+            used = count >= 2      # a block with fewer valid samples leaves the direction
+            still = self._is_still(mean_norm, std_norm)
+            tau = np.where(still, self.tau_still_s, self.tau_run_s)
+            alpha = np.where(used, np.minimum(1.0, self.block_s / tau), 0.0)
+            gravity = linear_scan(1.0 - alpha, alpha[:, None] * np.where(used[:, None], mean_a, 0.0),
+                                  self.gravity_g)
+            g_norm = np.linalg.norm(gravity, axis=1)
+            # A block whose low-passed vector is ~0 keeps the previous direction.
+            new_up = used & (g_norm > 1e-6)
+            ups[1:][new_up] = gravity[new_up] / g_norm[new_up][:, None]
+            last = np.maximum.accumulate(np.where(np.concatenate([[True], new_up]),
+                                                  np.arange(n_closed + 1), 0))
+            ups = ups[last]
+            self.gravity_g = gravity[-1].copy()
+            self.up = ups[-1].copy()
+        self._block_a = rows[row_block == n_closed]
+        return np.einsum("ij,ij->i", a, ups[block_of])
