@@ -97,6 +97,11 @@ def test_linear_scan_equals_the_sequential_recurrence():
     np.testing.assert_allclose(linear_scan(c, d[:, 1], -2.0, block=7), expected[:, 1],
                                rtol=0, atol=1e-12)
     assert linear_scan(c[:0], d[:0], y0).shape == (0, 3)
+    for n_short in (1, 15, 40):        # short inputs (live drains) take a plain loop
+        np.testing.assert_allclose(linear_scan(c[:n_short], d[:n_short], y0),
+                                   expected[:n_short], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(linear_scan(c[:n_short], d[:n_short, 0], 1.0),
+                                   expected[:n_short, 0], rtol=0, atol=1e-12)
 
 
 def reference_orientation_rotation(t, acc, gyro, bias, up0, tau_s=4.0, gap_s=0.1,

@@ -17,6 +17,9 @@ import numpy as np
 
 #: Samples per block: keeps cumprod(c) far from underflow and its rounding small.
 BLOCK = 128
+#: Up to this many samples (a live 15 ms drain) a plain loop over Python floats is faster
+#: than the block machinery's fixed cost of some twenty numpy calls.
+SMALL = 48
 _TINY = 1e-200
 
 
@@ -31,6 +34,8 @@ def linear_scan(c: np.ndarray, d: np.ndarray, y0, block: int = BLOCK) -> np.ndar
     if n == 0:
         return d.copy()
     tail = d.shape[1:]
+    if n <= SMALL and len(tail) <= 1:
+        return _loop(c, d, y0)
     nb = -(-n // block)
     pad = nb * block - n
     if pad:
@@ -59,3 +64,21 @@ def linear_scan(c: np.ndarray, d: np.ndarray, y0, block: int = BLOCK) -> np.ndar
         y = p_end[b] * y + ends[b]
     out = pe * y_in[:, None] + zero_state
     return out.reshape(nb * block, *tail)[:n]
+
+
+def _loop(c: np.ndarray, d: np.ndarray, y0) -> np.ndarray:
+    """The recurrence sample by sample on Python floats (short inputs)."""
+    coeffs = c.tolist()
+    if d.ndim == 1:
+        y = float(y0)
+        out = []
+        for ck, dk in zip(coeffs, d.tolist()):
+            y = ck * y + dk
+            out.append(y)
+        return np.array(out)
+    y = (np.asarray(y0, dtype=float) * np.ones(d.shape[1])).tolist()
+    out = []
+    for ck, row in zip(coeffs, d.tolist()):
+        y = [ck * yi + di for yi, di in zip(y, row)]
+        out.append(y)
+    return np.array(out).reshape(d.shape)
