@@ -6,9 +6,11 @@ plus small readers for the steps and strides CSVs.
     for chunk in reader:                                     # pi_app.frames.FrameChunk, in order
         ...
 
-The file is never loaded whole: it is parsed in blocks of lines. A clean block (no comments,
-no empty fields, the right number of fields everywhere) goes through numpy's C parser; any
-other block is parsed line by line, which is also what produces the exact error messages.
+The file is never loaded whole: it is parsed in blocks of lines. A block of plain decimals
+(empty fields allowed) is parsed by a vectorised numpy parser; another clean block (no
+comments, no empty fields, the right number of fields everywhere) goes through numpy's C
+parser; any other block is parsed line by line, which is also what produces the exact error
+messages.
 Every problem is one `InputFileError` sentence naming the file, the line and the fix.
 """
 
@@ -254,7 +256,7 @@ class RecordingReader:
         return lines
 
     def _parse_decimal(self, raw: bytes, first_line: int) -> _Block | None:
-        """Vectorised parser for the common case, ~4x faster than numpy's loadtxt: every line
+        """Vectorised parser for the common case, ~3x faster than numpy's loadtxt: every line
         ends in \\n and holds exactly the header's number of fields, each a plain decimal
         (-?digits.digits, at most 15 digits) or empty (a gap). None for anything else, which
         the other parsers then handle (and explain). Each value is mantissa / 10**decimals
