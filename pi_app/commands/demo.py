@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from pi_app.clock import ManualClock, ScaledClock, WallClock
+from pi_app.commands.run import add_recording_options, check_recording_options, config_text
 from pi_app.errors import ConfigError, PiAppError
 
 # Headless stepped runs without --seconds: long enough for warm-up, baseline and a drift.
@@ -52,6 +53,9 @@ def register(subparsers) -> argparse.ArgumentParser:
                         "sensor fault) to DIR and exit")
     p.add_argument("--config", type=Path, default=None, metavar="FILE",
                    help="config TOML (see config/pi-app.example.toml)")
+    p.add_argument("--record", action="store_true",
+                   help="store the session in the session database (see pi-app sessions)")
+    add_recording_options(p)
     p.set_defaults(func=run)
     return p
 
@@ -89,11 +93,12 @@ def run(args) -> int:
     from pi_app.acquisition.sensor_thread import SensorThread
     from pi_app.config import load_config
     from pi_app.live.app import (LiveApp, StridePrinter, make_cue_engine, open_session,
-                                  run_stepped)
+                                  run_stepped, start_recorder, stop_recorder)
     from pi_app.live.events import EventLog
     from pi_app.sim import open_simulated_bus
 
     _check_args(args)
+    check_recording_options(args)
     cfg = load_config(args.config)
     if args.screenshot is not None:
         try:
@@ -130,6 +135,7 @@ def run(args) -> int:
         hooks.append(StridePrinter(lambda line: print(line, flush=True)))
     events = None
     session = None
+    recorder = None
     if args.events_out is not None:
         events = EventLog(args.events_out,
                           clock_t_s=lambda: session.t_s if session is not None else None)
@@ -139,6 +145,13 @@ def run(args) -> int:
             cfg, clock, bus, cue_engine=engine, hooks=hooks, simulated=True,
             scenario=args.scenario, warnings=warnings,
             calibration_text="simulated: no calibration needed")
+        if args.record:
+            recorder = start_recorder(
+                session, state_dir=args.state_dir, athlete=args.athlete, notes=args.notes,
+                config_text=config_text(args.config), scenario=args.scenario, seed=args.seed,
+                max_size_mb=args.max_size_mb)
+            if recorder.warning:
+                print(f"pi-app: {recorder.warning}", file=sys.stderr)
         if events is not None:
             events.on_event("start", {"t_s": t0_s, "scenario": args.scenario,
                                       "seed": args.seed, "chips": args.chips,
@@ -172,10 +185,16 @@ def run(args) -> int:
                 clean = app.stop(2.0)
                 if not clean:
                     print("pi-app: a thread did not stop within 2 s.", file=sys.stderr)
+        stop_recorder(recorder)
         _print_summary(session, bus, t0_s)
+        if recorder is not None and recorder.session_id is not None:
+            print(f"pi-app demo: recorded as session {recorder.session_id}"
+                  + (f" ({recorder.warning})" if recorder.warning else "") + ".",
+                  file=sys.stderr)
         if events is not None:
             events.on_event("summary", _summary(session))
     finally:
+        stop_recorder(recorder)
         if ui is not None:
             ui.close()
         if events is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Callable
 
 from pi_app.errors import ConfigError
 
@@ -19,8 +20,9 @@ def register(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "run", help="the live app on the Pi: IMUs, buzzer, audio and the coach's dashboard",
         description="Run the live app with the real sensors on the I2C bus, the GPIO buzzer, "
-                    "ALSA audio and the dashboard on the HDMI display. Use `pi-app demo` for "
-                    "a simulated runner.")
+                    "ALSA audio and the dashboard on the HDMI display. Every session is "
+                    "recorded in the session database unless --no-record. Use `pi-app demo` "
+                    "for a simulated runner.")
     p.add_argument("--config", type=Path, default=None, metavar="FILE",
                    help="config TOML (see config/pi-app.example.toml; default: built-in "
                         "defaults)")
@@ -28,13 +30,46 @@ def register(subparsers) -> argparse.ArgumentParser:
                    help="no dashboard: print one line per stride")
     p.add_argument("--events-out", type=Path, default=None, metavar="F.jsonl",
                    help="write strides, cue decisions and faults as JSON lines")
+    p.add_argument("--no-record", action="store_true",
+                   help="do not store this session in the session database")
+    add_recording_options(p)
     p.set_defaults(func=run)
     return p
 
 
+def add_recording_options(p: argparse.ArgumentParser) -> None:
+    """--state-dir, --athlete, --notes and --max-size-mb (shared with `pi-app demo`)."""
+    from pi_app.commands.sessions import add_state_dir
+    add_state_dir(p)
+    p.add_argument("--athlete", default="", metavar="NAME",
+                   help="athlete name stored with the session")
+    p.add_argument("--notes", default="", metavar="TEXT",
+                   help="notes stored with the session (speed, shoes, ...)")
+    p.add_argument("--max-size-mb", type=float, default=None, metavar="MB",
+                   help="cap on the session database size; recording stops with a warning "
+                        "beyond it (default: no cap)")
+
+
+def check_recording_options(args) -> None:
+    cap = getattr(args, "max_size_mb", None)
+    if cap is not None and not cap > 0:
+        raise ConfigError(f"--max-size-mb is {cap:g}; give a positive size in MB, e.g. "
+                          "--max-size-mb 2000.", key="max_size_mb")
+
+
+def config_text(path) -> str:
+    """The config file's text stored with a session ("" for the built-in defaults)."""
+    if path is None:
+        return ""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""      # load_config has already read it; a race is not worth a failure
+
+
 def _calibration(cfg):
-    """(profile or None, text for the dashboard)."""
-    from pi_app.calibration_profile import load_profile
+    """(profile or None, text for the dashboard, profile TOML text to store)."""
+    from pi_app.calibration_profile import dumps_profile, load_profile
     from pi_app.paths import default_profile_path
     path = Path(cfg.calibration.profile) if cfg.calibration.profile else default_profile_path()
     if not path.exists():
@@ -42,8 +77,9 @@ def _calibration(cfg):
             raise ConfigError(f"no calibration profile at {path} and [calibration] required "
                               "= true; run `pi-app calibrate` first.",
                               key="calibration.profile")
-        return None, "not calibrated (run pi-app calibrate)"
-    return load_profile(path), f"calibrated ({path.name})"
+        return None, "not calibrated (run pi-app calibrate)", ""
+    profile = load_profile(path)
+    return profile, f"calibrated ({path.name})", dumps_profile(profile)
 
 
 def _open_display(cfg, headless: bool):
@@ -59,46 +95,89 @@ def _open_display(cfg, headless: bool):
 
 
 def run(args) -> int:
-    from pi_app.acquisition.sensor_thread import SensorThread
     from pi_app.clock import WallClock
     from pi_app.config import load_config
     from pi_app.hw.bus import open_i2c_bus
-    from pi_app.live.app import LiveApp, StridePrinter, make_cue_engine, open_session
-    from pi_app.live.events import EventLog
+    from pi_app.service import ServiceNotifier
 
+    check_recording_options(args)
     cfg = load_config(args.config)
-    calibration, calibration_text = _calibration(cfg)
+    calibration, calibration_text, profile_text = _calibration(cfg)
     clock = WallClock()
+    notifier = ServiceNotifier(clock)
+    notifier.status("starting: opening the I2C bus and the IMUs")
     bus = open_i2c_bus(cfg.sensors.bus)
-    ui = None
-    events = None
     try:
-        engine, warnings = make_cue_engine(cfg, clock, simulated=False)
         ui = _open_display(cfg, args.headless)
-        hooks = [] if ui is not None else [StridePrinter(lambda s: print(s, flush=True))]
-        session = None
-        if args.events_out is not None:
-            events = EventLog(args.events_out,
+        record = None if args.no_record else dict(
+            state_dir=args.state_dir, athlete=args.athlete, notes=args.notes,
+            config_text=config_text(args.config), calibration_text=profile_text,
+            max_size_mb=args.max_size_mb)
+        run_live(cfg, clock, bus, ui=ui, notifier=notifier, calibration=calibration,
+                 calibration_text=calibration_text, events_out=args.events_out,
+                 record=record)
+    finally:
+        bus.close()
+    return 0
+
+
+def run_live(cfg, clock, bus, *, ui=None, notifier=None, calibration=None,
+             calibration_text: str = "not calibrated", events_out: Path | None = None,
+             record: dict | None = None, seconds: float | None = None,
+             simulated: bool = False, install_signals: bool = True,
+             write: Callable[[str], None] | None = None) -> dict:
+    """The live app on `bus` until SIGINT/SIGTERM (or `seconds` of clock time): sensor and
+    analysis threads, the dashboard `ui` on this thread (None: one line per stride), the
+    session recorded when `record` holds `start_recorder` arguments, and systemd told how
+    it goes through `notifier` (READY once both IMUs answer and the display is up, STATUS,
+    watchdog pings from this loop, STOPPING). Closes `ui`; returns a summary dict."""
+    from pi_app.acquisition.sensor_thread import SensorThread
+    from pi_app.live.app import (LiveApp, ServiceReporter, StridePrinter, make_cue_engine,
+                                 open_session, start_recorder, stop_recorder)
+    from pi_app.live.events import EventLog
+    from pi_app.service import ServiceNotifier
+
+    write = write if write is not None else (lambda line: print(line, flush=True))
+    notifier = notifier if notifier is not None else ServiceNotifier(clock, env={})
+    events = recorder = None
+    session = None
+    try:
+        engine, warnings = make_cue_engine(cfg, clock, simulated=simulated)
+        hooks = [] if ui is not None else [StridePrinter(write)]
+        if events_out is not None:
+            events = EventLog(events_out,
                               clock_t_s=lambda: session.t_s if session is not None else None)
             hooks.append(events)
         session, reader = open_session(cfg, clock, bus, cue_engine=engine, hooks=hooks,
-                                       calibration=calibration,
+                                       calibration=calibration, simulated=simulated,
                                        calibration_text=calibration_text, warnings=warnings)
+        if record is not None:
+            recorder = start_recorder(session, **record)
+            if recorder.warning:
+                print(f"pi-app: {recorder.warning}", file=sys.stderr)
+        reporter = ServiceReporter(notifier, session)
         app = LiveApp(session, SensorThread(reader, cfg.sensors.drain_interval_s),
                       analysis_interval_s=cfg.sensors.drain_interval_s, ui=ui,
                       ui_fps=cfg.display.fps)
-        app.install_signal_handlers()
+        if install_signals:
+            app.install_signal_handlers()
         app.start()
+        # on_frame runs after each drawn frame, so with a UI the display is up by then.
         try:
-            app.run_main(None)
+            app.run_main(seconds, on_frame=reporter.tick)
         finally:
+            reporter.stopping(f"stopping after {session.analyzer.n_strides} strides")
             if not app.stop(2.0):
                 print("pi-app: a thread did not stop within 2 s.", file=sys.stderr)
-        print(f"pi-app: stopped after {session.analyzer.n_strides} strides.", file=sys.stderr)
+            stop_recorder(recorder)
+        print(f"pi-app: stopped after {session.analyzer.n_strides} strides"
+              + (f"; session {recorder.session_id} recorded." if recorder is not None
+                 and recorder.session_id is not None else "."), file=sys.stderr)
+        return {"strides": session.analyzer.n_strides, "ready": reporter.ready,
+                "session_id": None if recorder is None else recorder.session_id}
     finally:
+        stop_recorder(recorder)
         if ui is not None:
             ui.close()
         if events is not None:
             events.close()
-        bus.close()
-    return 0

@@ -165,6 +165,7 @@ class LiveSession:
         self.metronome_on = metronome_on
         self.metronome_target_spm = metronome_target_spm
         self.recording = False
+        self.recorder = None
         self.quit_requested = False
         self.t_s: float | None = None          # newest analysed sample (sample clock)
         self.n_chunks = 0
@@ -192,6 +193,16 @@ class LiveSession:
             self.apply(command)
         rows = {role: cursor.read().rows for role, cursor in self.cursors.items()}
         chunk = self.aligner.update(rows.get("pelvis"), rows.get("thorax"))
+        return self._analyse(chunk)
+
+    def feed(self, chunk: FrameChunk) -> AnalysisUpdate:
+        """Like `step()`, but analyse `chunk` (already aligned, e.g. a stored session being
+        replayed) instead of reading the sensor rings."""
+        for command in self.commands.drain():
+            self.apply(command)
+        return self._analyse(chunk)
+
+    def _analyse(self, chunk: FrameChunk) -> AnalysisUpdate:
         now_s = self.clock.now_s()
         if len(chunk):
             self.t_s = float(chunk.t_s[-1])
@@ -224,6 +235,21 @@ class LiveSession:
         self._watch_stalls(now_s)
         self.box.put(self.snapshot())
         return update
+
+    # -- the session store ---------------------------------------------------------------
+    def attach_recorder(self, recorder) -> None:
+        """Record this session with `recorder` (a `pi_app.store.SessionRecorder`): it becomes
+        a hook, its `recording` flag and `warning` show on the dashboard and the coach's
+        toggle_recording pauses and resumes it."""
+        self.recorder = recorder
+        self.hooks.append(recorder)
+
+    @property
+    def is_recording(self) -> bool:
+        """True while the session is being stored (the recorder's state when there is one)."""
+        if self.recorder is not None:
+            return bool(self.recorder.recording)
+        return self.recording
 
     # -- coach commands ------------------------------------------------------------------
     def apply(self, command: CoachCommand) -> None:
@@ -258,8 +284,17 @@ class LiveSession:
             self._call("on_event", "metronome", {**t, "on": self.metronome_on,
                                                  "target_spm": self.metronome_target_spm})
         elif kind == "toggle_recording":
-            self.recording = not self.recording
-            self._call("on_event", "recording", {**t, "on": self.recording})
+            recorder = self.recorder
+            if recorder is None:
+                self.recording = not self.recording
+            elif recorder.recording:
+                recorder.pause()
+            elif recorder.warning is None:
+                recorder.resume()
+            else:
+                # Stopped by a disk problem: resuming cannot help; the warning says why.
+                self._warn_once("recording cannot resume: " + recorder.warning)
+            self._call("on_event", "recording", {**t, "on": self.is_recording})
         elif kind == "quit":
             self.quit_requested = True
             self._call("on_event", "quit", t)
@@ -299,6 +334,9 @@ class LiveSession:
         warnings = list(self.warnings)
         if self.hook_errors:
             warnings.append(f"{self.hook_errors} session hook error(s): see the event log")
+        if self.recorder is not None and self.recorder.warning \
+                and self.recorder.warning not in warnings:
+            warnings.append(self.recorder.warning)
         return LiveSnapshot(
             t_s=self.t_s if self.t_s is not None else 0.0,
             simulated=self.simulated, scenario=self.scenario,
@@ -312,7 +350,7 @@ class LiveSession:
             trace_t_s=t_tr, trace_pelvis_deg=p_tr, trace_thorax_deg=th_tr,
             verdict=self._verdict, cue_log=tuple(self._cue_log), cue_mode=self.cue_mode,
             muted=self.muted, metronome_on=self.metronome_on,
-            metronome_target_spm=self.metronome_target_spm, recording=self.recording,
+            metronome_target_spm=self.metronome_target_spm, recording=self.is_recording,
             calibration_text=self.calibration_text, sensors=self._sensor_status(),
             stalled_threads=self._stalled, warnings=tuple(warnings))
 
@@ -693,3 +731,114 @@ def make_cue_engine(cfg, clock, simulated: bool):
             warnings.append(audio.warning)
     return CueEngine(policy, buzzer, audio, clock,
                      metronome_target_spm=cfg.metronome.target_spm or None), warnings
+
+
+def start_recorder(session: LiveSession, *, state_dir=None, athlete: str = "",
+                   athlete_id: str = "", notes: str = "", config_text: str = "",
+                   calibration_text: str = "", scenario: str | None = None,
+                   seed: int | None = None, max_size_mb: float | None = None):
+    """Record `session` into the session store in `state_dir` (see pi_app.paths.state_dir):
+    a `SessionRecorder` attached to it as a hook. Never raises for a store problem: the
+    recorder then comes back with its `warning` set (shown on the dashboard) and live
+    feedback goes on. Close it with `stop_recorder`."""
+    from pi_app.store import SessionInfo, SessionRecorder
+    roles = tuple(session.reader.roles)
+    info = SessionInfo(athlete_name=athlete, athlete_id=athlete_id, notes=notes,
+                       rate_hz=float(session.analyzer.rate_hz), segments=roles,
+                       gyro_segments=tuple(session.analyzer.gyro_segments),
+                       config_text=config_text, calibration_text=calibration_text,
+                       simulated=session.simulated, scenario=scenario, seed=seed)
+    # The drift detector is read at each stride: a restarted baseline replaces it.
+    recorder = SessionRecorder.start(info, state_dir, max_size_mb=max_size_mb,
+                                     drift=lambda: session.analyzer.drift)
+    session.attach_recorder(recorder)
+    return recorder
+
+
+def stop_recorder(recorder, reason: str = "stopped") -> None:
+    """End the recorded session: commit everything queued, mark it ended, close the store.
+    Safe to call twice and with None."""
+    if recorder is None:
+        return
+    recorder.close(reason)
+    store = getattr(recorder, "store", None)
+    if store is not None:
+        store.close()
+
+
+# systemd shows the last STATUS line in `systemctl status`; every few seconds is enough to
+# read it and cheap (one datagram).
+STATUS_INTERVAL_S = 5.0
+
+
+def status_text(snapshot: LiveSnapshot, n_strides: int | None = None) -> str:
+    """One line on the sensors and the session for `systemctl status` (rates in Hz)."""
+    parts = []
+    for s in snapshot.sensors:
+        if s.present:
+            rate = f"{s.effective_rate_hz:.0f} Hz" if s.effective_rate_hz else "no rate yet"
+            text = f"{s.role} {s.model or 'IMU'} {rate}"
+            counts = [f"{n} {what}" for n, what in ((s.i2c_errors, "I2C errors"),
+                                                    (s.overflows, "overflows"),
+                                                    (s.reconnects, "reconnects")) if n]
+            if counts:
+                text += " (" + ", ".join(counts) + ")"
+        else:
+            text = f"{s.role} IMU LOST" + (f" ({s.last_error})" if s.last_error else "")
+        parts.append(text)
+    if n_strides is not None:
+        parts.append(f"{n_strides} strides")
+    if snapshot.stalled_threads:
+        parts.append("stalled: " + ", ".join(snapshot.stalled_threads))
+    parts.append("recording" if snapshot.recording else "not recording")
+    parts.extend(snapshot.warnings)
+    return "; ".join(parts)
+
+
+class ServiceReporter:
+    """What the live app tells systemd, called from the main loop (`tick()` every iteration).
+
+    notifier: a `pi_app.service.ServiceNotifier`. READY is sent once every role in `roles`
+    answers (present with samples) and the display is up (`tick(display_up=True)`; headless
+    callers always pass True); before that STATUS says what it waits for. Afterwards STATUS
+    carries `status_text` every `status_interval_s` (clock s). The watchdog is fed on every
+    tick while the sensor and analysis heartbeats are fresh (see WatchdogFeeder)."""
+
+    def __init__(self, notifier, session: LiveSession, *, roles=("pelvis", "thorax"),
+                 status_interval_s: float = STATUS_INTERVAL_S):
+        self.notifier = notifier
+        self.session = session
+        self.roles = tuple(roles)
+        self.status_interval_s = float(status_interval_s)
+        self.ready = False
+        self._last_status_s = -math.inf
+
+    def missing(self) -> tuple[str, ...]:
+        """Roles whose IMU has not delivered samples yet (or is absent now)."""
+        health = self.session.reader.snapshot()["sensors"]
+        return tuple(r for r in self.roles
+                     if r not in health or not health[r]["present"] or not health[r]["samples"])
+
+    def tick(self, display_up: bool = True, now_s: float | None = None) -> tuple[str, ...]:
+        """One main-loop iteration: READY / STATUS when due, then the watchdog. Returns the
+        stale heartbeats (empty when healthy)."""
+        now_s = self.session.clock.now_s() if now_s is None else now_s
+        if not self.ready:
+            missing = self.missing()
+            if not missing and display_up:
+                self.ready = True
+                self._last_status_s = now_s
+                snapshot, _ = self.session.box.get()
+                self.notifier.ready(status_text(snapshot, self.session.analyzer.n_strides))
+            elif now_s - self._last_status_s >= self.status_interval_s:
+                self._last_status_s = now_s
+                waiting = [f"{r} IMU" for r in missing] + ([] if display_up else ["display"])
+                self.notifier.status("starting: waiting for " + ", ".join(waiting))
+        elif now_s - self._last_status_s >= self.status_interval_s:
+            self._last_status_s = now_s
+            snapshot, _ = self.session.box.get()
+            self.notifier.status(status_text(snapshot, self.session.analyzer.n_strides))
+        return self.notifier.watchdog_tick(self.session.heartbeats, now_s)
+
+    def stopping(self, text: str = "stopping") -> None:
+        self.notifier.stopping(text)

@@ -130,12 +130,13 @@ class SessionRecorder:
         self._started.wait(30.0)
 
     @classmethod
-    def start(cls, info: SessionInfo, state: str | os.PathLike | None = None, **kwargs
-              ) -> "SessionRecorder":
-        """Open the store in the state directory and start recording. Never raises for a
-        store problem: the recorder comes back not recording, with `warning` set."""
+    def start(cls, info: SessionInfo, state: str | os.PathLike | None = None, *,
+              max_size_mb: float | None = None, **kwargs) -> "SessionRecorder":
+        """Open the store in the state directory (capped at `max_size_mb`, see SessionStore)
+        and start recording. Never raises for a store problem: the recorder comes back not
+        recording, with `warning` set."""
         try:
-            store = SessionStore.open(state)
+            store = SessionStore.open(state, max_size_mb=max_size_mb)
         except SessionStoreError as err:
             recorder = cls.__new__(cls)
             recorder._init_failed(info, str(err))
