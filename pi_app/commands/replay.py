@@ -1,12 +1,15 @@
 """`pi-app replay SESSION [--speed X] [--headless]`: feed a stored session's raw samples through
 the live analysis again, in live-sized chunks, at X times real time (0 = as fast as possible).
 
-Headless, it prints one line per stride (and a closing comparison with what was stored live).
+With a display it runs them through the live session (`LiveSession.feed`) and shows the coach's
+dashboard, keys included (q quits); without one, or with --headless, it prints one line per
+stride (and a closing comparison with what was stored live).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -114,16 +117,108 @@ def replay_session(store: SessionStore, session_id: int, *, speed: float = 0.0,
     return analyzer, n_strides
 
 
+class StoredReader:
+    """The sensor reader a `LiveSession` expects, for samples that come from the store: no
+    rings, no live sensors, and a heartbeat that is always fresh (the feed is the clock)."""
+
+    roles: tuple[str, ...] = ()
+    rings: dict = {}
+
+    def __init__(self, clock: Clock):
+        self._clock = clock
+
+    class _Health:
+        def __init__(self, clock: Clock):
+            self._clock = clock
+
+        @property
+        def heartbeat_s(self) -> float:
+            return self._clock.now_s()
+
+    @property
+    def health(self):
+        return StoredReader._Health(self._clock)
+
+    def snapshot(self) -> dict:
+        return {"heartbeat_s": self._clock.now_s(), "sensors": {}}
+
+
+def replay_live(store: SessionStore, session_id: int, ui, *, speed: float = 1.0,
+                clock: Clock | None = None, fps: float = 30.0,
+                chunk_s: float = REPLAY_CHUNK_S):
+    """Replay the session through a `LiveSession` (live analysis, snapshots, coach commands)
+    and draw it on `ui` (`draw(snapshot)`, `poll_commands()`) at most `fps` times a second
+    of `clock` time; speed as in `replay_session`. Stops early when the coach quits.
+    Returns the LiveSession."""
+    from pi_app.analysis.pipeline import Analyzer
+    from pi_app.live.app import LiveSession
+    summary = store.summary(session_id)
+    if not summary.n_samples or not summary.rate_hz:
+        raise PiAppError(f"session {session_id} has no stored raw samples to replay.")
+    clock = clock if clock is not None else WallClock()
+    analyzer = Analyzer(summary.rate_hz, gyro_segments=summary.gyro_segments,
+                        calibration=_calibration(summary))
+    session = LiveSession(StoredReader(clock), clock, analyzer, None,
+                          simulated=summary.simulated, scenario=summary.scenario,
+                          calibration_text=f"replay of session {session_id}"
+                          + (" (calibrated)" if summary.calibration_text.strip() else ""))
+    start_s = clock.now_s()
+    next_draw_s = -np.inf
+    for chunk in rechunk(store.iter_samples(session_id), chunk_s, summary.rate_hz):
+        if speed > 0:
+            wait_s = start_s + (float(chunk.t_s[-1]) - summary.t_first_s) / speed \
+                - clock.now_s()
+            if wait_s > 0:
+                clock.sleep_s(wait_s)
+        session.feed(chunk)
+        now_s = clock.now_s()
+        if now_s >= next_draw_s:
+            next_draw_s = now_s + 1.0 / fps
+            ui.draw(session.box.get()[0])
+            for command in ui.poll_commands():
+                session.commands.put(command)
+        if session.quit_requested:
+            break
+    else:
+        ui.draw(session.box.get()[0])
+    return session
+
+
+def _open_ui(summary: SessionSummary):
+    """(ui, None) or (None, why not) for the dashboard."""
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") \
+            and os.environ.get("SDL_VIDEODRIVER") not in ("kmsdrm", "dummy"):
+        return None, "no display found (DISPLAY is not set)"
+    try:
+        from pi_app.ui.display import open_live_ui
+    except ImportError:
+        return None, "the dashboard is not part of this installation"
+    try:
+        return open_live_ui(None, simulated=summary.simulated, fullscreen=False), None
+    except PiAppError as err:
+        return None, str(err).rstrip(".")
+
+
 def run(args) -> int:
     if not (args.speed >= 0 and np.isfinite(args.speed)):
         raise ConfigError(f"--speed is {args.speed:g}; give a factor such as 1 (real time), "
                           "10, or 0 for as fast as possible.", key="speed")
-    if not args.headless:
-        raise ConfigError("replay on the dashboard is not available in this build yet; add "
-                          "--headless to replay with one line per stride.", key="headless")
     with SessionStore.open(args.state_dir, read_only=True) as store:
         session_id = store.resolve(args.session)
         stored = store.summary(session_id)
+        ui = None
+        if not args.headless:
+            ui, why = _open_ui(stored)
+            if ui is None:
+                print(f"pi-app: {why}: replaying headless.", file=sys.stderr)
+        if ui is not None:
+            try:
+                session = replay_live(store, session_id, ui, speed=args.speed)
+            finally:
+                ui.close()
+            print(f"session {session_id} replayed: {session.analyzer.n_strides} strides "
+                  f"(stored live: {stored.n_strides})")
+            return 0
 
         def show(update):
             for stride, verdict in zip(update.strides, update.verdicts):
