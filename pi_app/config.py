@@ -100,10 +100,19 @@ class BaselineConfig:
     leave_after: int = _opt(default=3, lo=1, hi=50, what="a number of strides")
     cadence_jump_frac: float = _opt(default=0.05, lo=0.005, hi=0.5, what="a fraction")
     suppress_s: float = _opt(default=20.0, lo=0.0, hi=600.0, what="seconds")
+    judge_pelvis_phase: bool = _opt(default=False)
+    judge_cadence: bool = _opt(default=False)
 
     def drift_detector_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for `DriftDetector(...)`."""
-        return dataclasses.asdict(self)
+        kwargs = dataclasses.asdict(self)
+        metrics = ["rel_phase", "thorax_phase"]
+        if kwargs.pop("judge_pelvis_phase"):
+            metrics.append("pelvis_phase")
+        if kwargs.pop("judge_cadence"):
+            metrics.append("cadence")
+        kwargs["judged_metrics"] = tuple(metrics)
+        return kwargs
 
 
 @dataclass(frozen=True)
@@ -367,6 +376,8 @@ enter_after = 2            # consecutive out-of-band strides to start a drift ep
 leave_after = 3            # consecutive in-band strides to end it
 cadence_jump_frac = 0.05   # a cadence change this large means a new treadmill speed
 suppress_s = 20.0          # quiet time after a speed change, then a fresh baseline (s)
+judge_pelvis_phase = false # also cue pelvis timing on its own (relative phase always counts)
+judge_cadence = false      # also cue cadence against the runner's baseline (a coach band always counts)
 
 [display]
 enabled = true

@@ -125,14 +125,13 @@ def test_drift_flagged_after_the_change_within_3_strides_of_leaving_the_band(run
     assert abs(first_flag - leave_for_good) <= 3, (first_out, leave_for_good, first_flag)
     episodes = drift_episodes(run.analysis)
     assert len(episodes) == 1 and episodes[0]["t_start_s"] > drift_start_s
-    assert episodes[0]["metric"] in ("rel_phase", "pelvis_phase")
+    assert episodes[0]["metric"] == "rel_phase"
 
 
 def test_steady_run_false_alarms(runs):
     run = runs("steady")
     episodes = drift_episodes(run.analysis)
-    # Seed 0, 300 s (about 3.5 min judged after warm-up and baseline): measured 2 short
-    # episodes (pelvis phase 3 strides at 260 s, cadence 3 strides at 297 s); over 100
-    # simulated minutes (bench/drift_false_alarms.py) the rate is 0.4 per 10 min.
-    assert len(episodes) <= 2, episodes
-    assert all(e["strides"] <= 5 for e in episodes), episodes
+    # Seed 0, 300 s (about 3.5 min judged after warm-up and baseline). Judging pelvis phase
+    # and cadence on their own gave 2 short false episodes here; with the default judged
+    # metrics (relative and thorax phase) there are none.
+    assert episodes == [], episodes

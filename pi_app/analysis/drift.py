@@ -39,6 +39,12 @@ METRICS: dict[str, tuple[str, bool, str]] = {
     "pelvis_phase": ("pelvis_phase_deg", True, "deg"),
     "cadence": ("cadence_spm", False, "spm"),
 }
+# Judged against the runner's own baseline unless configured otherwise. Pelvis phase alone
+# and cadence wander with speed and fatigue and differ between runners (science.md); a change
+# of pelvis timing already shows in the relative phase, and cadence is better coached with an
+# absolute band or the metronome. Judging them by default tripled false alarms on the
+# simulated steady runner.
+DEFAULT_JUDGED_METRICS = ("rel_phase", "thorax_phase")
 STATES = ("warmup", "building_baseline", "in_band", "drifting", "suppressed")
 # Strides with these quality flags carry unreliable timing/phase; they are not judged.
 _BAD_QUALITY = frozenset({"gap", "missed_step", "sensor_fault"})
@@ -162,6 +168,9 @@ class DriftDetector:
     trend_strides / reference_strides / k_trend_sd: the trend path (module docstring).
     learn_sd: widen the baseline band as the runner's long-run SD becomes known (strides
     outside a drift episode and inside the band count).
+    judged_metrics: the metrics judged against the runner's baseline (default: relative and
+    thorax phase, the cross-body timing the product trains). The others are still learned
+    and shown, and are judged as soon as a coach sets an absolute band for them.
     """
 
     def __init__(self, warmup_s: float = 30.0, warmup_strides: int = 0,
@@ -171,7 +180,8 @@ class DriftDetector:
                  enter_after: int = 2, leave_after: int = 3, leave_margin_sd: float = 0.5,
                  cadence_jump_frac: float = 0.05, suppress_s: float = 20.0,
                  trend_strides: int = 6, reference_strides: int = 20,
-                 k_trend_sd: float = 2.5, learn_sd: bool = True):
+                 k_trend_sd: float = 2.5, learn_sd: bool = True,
+                 judged_metrics: tuple[str, ...] = DEFAULT_JUDGED_METRICS):
         if baseline_strides < window_strides or window_strides < fast_strides or fast_strides < 1:
             raise ValueError("need baseline_strides >= window_strides >= fast_strides >= 1")
         if trend_strides < 3 or reference_strides < 1:
@@ -196,6 +206,10 @@ class DriftDetector:
         self.reference_strides = int(reference_strides)
         self.k_trend_sd = float(k_trend_sd)
         self.learn_sd = bool(learn_sd)
+        unknown = [m for m in judged_metrics if m not in METRICS]
+        if unknown:
+            raise ValueError(f"unknown metric(s) {unknown}; use {', '.join(METRICS)}")
+        self.judged_metrics = tuple(m for m in METRICS if m in judged_metrics)
         history = max(self.window_strides, self.trend_strides + self.reference_strides)
         self._tracks = {m: _Track(history) for m in METRICS}
         self._t0_s: float | None = None
@@ -460,6 +474,8 @@ class DriftDetector:
         judgements: dict[str, MetricJudgement] = {}
         if judge:
             for metric in METRICS:
+                if metric not in self.judged_metrics and metric not in self.coach_bands:
+                    continue
                 band = self._band(metric)
                 # While building, only a coach's absolute band can be judged.
                 if band is None or (state == "building_baseline" and band.source != "coach"):
