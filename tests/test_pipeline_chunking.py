@@ -22,8 +22,8 @@ RATE_HZ = 500.0
 
 @pytest.fixture(scope="module")
 def recording():
-    """32 s of the simulated 'steady' runner at 500 Hz with a thorax gap (NaN rows), a pelvis
-    gap and a 0.3 s hole in the time base (missing rows)."""
+    """32 s of the simulated 'steady' runner at 500 Hz with a thorax gap (NaN rows), a long and
+    a short (bridged) pelvis gap and a 0.3 s hole in the time base (missing rows)."""
     world = make_scenario("steady", seed=3)
     t = np.arange(int(32.0 * RATE_HZ)) / RATE_HZ
     t = np.concatenate([t[:12000], t[12150:]])
@@ -31,7 +31,8 @@ def recording():
     t_acc, t_gyro = world.sensor_source("thorax").sample(t)
     t_acc[9000:9200] = np.nan
     t_gyro[9000:9200] = np.nan
-    p_gyro[15000:15010] = np.nan
+    p_gyro[15000:15040] = np.nan      # 80 ms: stays a gap
+    p_acc[5000:5010] = np.nan         # 20 ms: bridged by the gap filler
     return FrameChunk(t, p_acc, p_gyro, t_acc, t_gyro)
 
 

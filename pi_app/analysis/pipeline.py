@@ -1,6 +1,7 @@
 """The analysis chain, wired once and used both live and offline.
 
-    FrameChunk ─▶ StepDetector (pelvis acc) ──────────────▶ contact times
+    FrameChunk ─▶ ShortGapFiller (bridges gaps <= 50 ms) ─▶
+              ─▶ StepDetector (pelvis acc) ──────────────▶ contact times
               ─▶ OrientationEstimator ▸ AxialRotation ──▶ theta per segment
                  (per segment with a gyro)                    │
     contacts + thorax theta ─▶ SideDetector ─▶ steps with side
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pi_app.analysis.drift import DriftDetector, DriftVerdict
+from pi_app.analysis.gap_fill import ShortGapFiller
 from pi_app.analysis.live_phase import LivePhaseEstimator
 from pi_app.analysis.orientation import OrientationEstimator
 from pi_app.analysis.rotation import AxialRotation
@@ -86,6 +88,7 @@ class Analyzer:
                  live_phase: bool = True):
         self.rate_hz = float(rate_hz)
         self.gyro_segments = tuple(s for s in SEGMENTS if s in gyro_segments)
+        self.gap_filler = ShortGapFiller()
         self.steps = StepDetector(self.rate_hz)
         self.cadence = CadenceTracker()
         self.orientation = {
@@ -103,19 +106,29 @@ class Analyzer:
         self._theta_live: dict[str, list[np.ndarray]] = {s: [] for s in self.gyro_segments}
         self._rate: dict[str, list[np.ndarray]] = {s: [] for s in self.gyro_segments}
         self._plain_t: list[np.ndarray] = []
+        # Per input sample: does the step sensor (pelvis accelerometer) have data? Strides
+        # across a longer step-sensor gap are skipped (their strikes are unknown).
+        self._step_valid: list[np.ndarray] = []
         self.live = LiveState()
         self.n_strides = 0
 
     # -- streaming ---------------------------------------------------------------------------
     def update(self, chunk: FrameChunk) -> AnalysisUpdate:
         """Analyse the next consecutive samples; returns what became known."""
-        out = AnalysisUpdate()
+        return self._analyse(self.gap_filler.update(chunk))
+
+    def _analyse(self, chunk: FrameChunk, out: AnalysisUpdate | None = None) -> AnalysisUpdate:
+        out = out if out is not None else AnalysisUpdate()
         if len(chunk) == 0:
             out.live = self.live
             return out
         contacts = []
         if chunk.pelvis_acc_g is not None:
             contacts = self.steps.update(chunk.t_s, chunk.pelvis_acc_g)
+        if chunk.pelvis_acc_g is not None:
+            self._step_valid.append(np.all(np.isfinite(chunk.pelvis_acc_g), axis=1))
+        else:
+            self._step_valid.append(np.zeros(len(chunk), dtype=bool))
         if not self.gyro_segments:
             self._plain_t.append(chunk.t_s)
         for s in self.gyro_segments:
@@ -136,7 +149,7 @@ class Analyzer:
 
     def finish(self) -> AnalysisUpdate:
         """End of a recording: flush the causal detectors' last contacts and strides."""
-        out = AnalysisUpdate()
+        out = self._analyse(self.gap_filler.flush())
         contacts = self.steps.flush()
         self._advance(out, contacts, final=True)
         out.live = self.live
@@ -144,14 +157,15 @@ class Analyzer:
 
     # -- internals ---------------------------------------------------------------------------
     def _take_theta(self) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray],
-                                   dict[str, np.ndarray]]:
+                                   dict[str, np.ndarray], np.ndarray]:
         """The samples every segment has finished (a common prefix of the time base):
-        t_s, theta_deg, theta_live_deg and axial rate (deg/s) per segment."""
+        t_s, theta_deg, theta_live_deg and axial rate (deg/s) per segment, and whether the
+        step sensor had data at each."""
         if not self.gyro_segments:
             # Accelerometer only: strides still need the time base (cadence, quality).
             t_out = np.concatenate(self._plain_t) if self._plain_t else np.empty(0)
             self._plain_t = []
-            return t_out, {}, {}, {}
+            return t_out, {}, {}, {}, self._take_step_valid(t_out.shape[0])
         buffers = (self._theta_t, self._theta, self._theta_live, self._rate)
         joined = [{s: np.concatenate(b[s]) if b[s] else np.empty(0) for s in self.gyro_segments}
                   for b in buffers]
@@ -162,10 +176,17 @@ class Analyzer:
             for s, v in values.items():
                 buffer[s] = [v[n:]]
         t_out = taken[0][self.gyro_segments[0]]
-        return t_out, taken[1], taken[2], taken[3]
+        return t_out, taken[1], taken[2], taken[3], self._take_step_valid(n)
+
+    def _take_step_valid(self, n: int) -> np.ndarray:
+        """The step-sensor validity of the next n samples (outputs follow the input samples
+        one to one, from the first)."""
+        joined = np.concatenate(self._step_valid) if self._step_valid else np.empty(0, bool)
+        self._step_valid = [joined[n:]]
+        return joined[:n]
 
     def _advance(self, out: AnalysisUpdate, contacts: list[float], final: bool) -> None:
-        t, theta, theta_live, rate = self._take_theta()
+        t, theta, theta_live, rate, step_valid = self._take_theta()
         thorax = theta.get("thorax")
         side_t = t if thorax is not None else np.empty(0)
         steps = self.side.update(side_t, thorax, contacts)
@@ -174,7 +195,8 @@ class Analyzer:
         out.steps.extend(steps)
         self.live.cadence_spm = self.cadence.update(
             [s.t_s for s in steps], now_s=float(t[-1]) if t.size else None)
-        strides = self.strides.update(t, theta.get("pelvis"), thorax, steps)
+        strides = self.strides.update(t, theta.get("pelvis"), thorax, steps,
+                                      step_data_valid=step_valid)
         for stride in strides:
             verdict = self.drift.update(stride)
             stride.drift = verdict.drift

@@ -23,6 +23,10 @@ import numpy as np
 from pi_app.analysis.types import Step
 
 
+# Longest time step (s) within which theta is integrated (AxialRotation's gap_s).
+_MAX_STEP_S = 0.1
+
+
 class SideDetector:
     """Streaming R/L labelling of strikes from the thorax theta (deg, + = toward the left).
 
@@ -111,6 +115,12 @@ class SideDetector:
                 return None
             w1 = t_last
         evidence = self._evidence(t_k, w0, w1)
+        if not np.isfinite(evidence) and w0 < t_k:
+            # The stride before this strike has a gap (e.g. the first strike after a sensor
+            # came back): take the mean over the stride after it instead.
+            if t_last < t_k + stride_s and not final:
+                return None
+            evidence = self._evidence(t_k, t_k, min(t_k + stride_s, t_last))
         if self._last_decided_t is not None:
             interval = t_k - self._last_decided_t
             if not (self.min_interval_ratio * step_s <= interval <= self.max_interval_ratio * step_s):
@@ -128,6 +138,12 @@ class SideDetector:
         inside = (self._t >= w0) & (self._t <= w1)
         window = self._theta[inside]
         if window.size < 3 or not np.all(np.isfinite(window)):
+            return float("nan")
+        # Missing rows: theta is not integrated across a long time step, so its level after
+        # the gap is unknown relative to before; such a window says nothing.
+        t_in = self._t[inside]
+        if (float(np.max(np.diff(t_in))) > _MAX_STEP_S or t_in[0] - w0 > _MAX_STEP_S
+                or w1 - t_in[-1] > _MAX_STEP_S):
             return float("nan")
         at = float(np.interp(t_k, self._t, self._theta))
         if not np.isfinite(at):

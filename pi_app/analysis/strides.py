@@ -22,10 +22,11 @@ is no thorax): with x = theta minus its stride mean, left excursion L = max x (t
 toward the left), right excursion R = -min x; symmetry = 100 (L - R) / ((L + R) / 2). 0 = the
 segment turns as far left as right; +20 = it turns 20 % of the mean excursion further left.
 
-Quality flags: "gap" (missing samples inside the stride: rotation metrics are None then, since
-the rotation during the gap is unknown), "missed_step" (stride longer than `missed_step_ratio`
-times the median of recent strides), "no_side" (a bounding strike had no side and was taken as
-R by alternation).
+Quality flags: "gap" (one sensor's samples are missing inside the stride, e.g. the thorax
+unplugged: that segment's rotation metrics are None, since its rotation during the gap is
+unknown; a time gap in the data itself, longer than `bridge_s`, skips the stride),
+"missed_step" (stride longer than `missed_step_ratio` times the median of recent strides),
+"no_side" (a bounding strike had no side and was taken as R by alternation).
 """
 
 from __future__ import annotations
@@ -50,6 +51,15 @@ def stride_phase_deg(t_s: np.ndarray, x: np.ndarray, t_start_s: float, t_end_s: 
 STRIKE_DELAY_MAX_S = 3.0
 
 
+def _longest_false_run(mask: np.ndarray) -> int:
+    """Length of the longest run of False in a boolean array."""
+    if mask.size == 0 or mask.all():
+        return 0
+    padded = np.concatenate([[True], mask, [True]])
+    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
+    return int(np.max(edges[1::2] - edges[0::2]))
+
+
 class StrideAnalyzer:
     """Streaming stride metrics from per-segment theta (deg) and strikes with sides.
 
@@ -58,17 +68,21 @@ class StrideAnalyzer:
     median_strides: how many recent strides give that median.
     gap_factor: a sample spacing above this times the median spacing counts as a gap.
     max_stride_s: right strikes further apart than this bound no stride (the runner stopped).
+    bridge_s: missing samples up to this long (s) are bridged (a failed FIFO read costs ~15 ms;
+        theta is integrated across it); a longer time gap inside a stride skips the stride.
     """
 
     def __init__(self, *, bias_window_strides: int = 8, missed_step_ratio: float = 1.5,
                  median_strides: int = 9, gap_factor: float = 3.0,
-                 max_stride_s: float = 3.0):
+                 max_stride_s: float = 3.0, bridge_s: float = 0.05):
         self.bias_window_strides = int(bias_window_strides)
         self.missed_step_ratio = float(missed_step_ratio)
         self.median_strides = int(median_strides)
         self.gap_factor = float(gap_factor)
         self.max_stride_s = float(max_stride_s)
+        self.bridge_s = float(bridge_s)
         self._t = np.empty(0)
+        self._step_valid = np.empty(0, dtype=bool)
         self._theta: dict[str, np.ndarray] = {}
         self._segments: tuple[str, ...] | None = None
         self._last_side: str | None = None
@@ -80,10 +94,16 @@ class StrideAnalyzer:
 
     def update(self, t_s: np.ndarray, pelvis_theta_deg: np.ndarray | None = None,
                thorax_theta_deg: np.ndarray | None = None,
-               steps: Sequence[Step] = ()) -> list[StrideMetrics]:
+               steps: Sequence[Step] = (),
+               step_data_valid: np.ndarray | None = None) -> list[StrideMetrics]:
         """Add theta samples (t_s (n,) s; per segment (n,) deg, or None when that segment has no
-        gyro) and newly decided strikes (in time order). Returns the strides completed."""
+        gyro) and newly decided strikes (in time order). `step_data_valid` (n,) bool: whether
+        the step sensor had data at each sample (default: all). Returns the strides completed."""
         t_s = np.asarray(t_s, dtype=float)
+        if t_s.size:
+            valid = (np.ones(t_s.shape, dtype=bool) if step_data_valid is None
+                     else np.asarray(step_data_valid, dtype=bool))
+            self._step_valid = np.concatenate([self._step_valid, valid])
         given = {"pelvis": pelvis_theta_deg, "thorax": thorax_theta_deg}
         if self._segments is None and (t_s.size or steps):
             self._segments = tuple(s for s, v in given.items() if v is not None)
@@ -100,7 +120,9 @@ class StrideAnalyzer:
         out = []
         while self._queue and self._t.size and self._t[-1] >= self._queue[0][1]:
             t0, t1, inferred = self._queue.pop(0)
-            out.append(self._measure(t0, t1, inferred))
+            stride = self._measure(t0, t1, inferred)
+            if stride is not None:
+                out.append(stride)
         self._trim()
         return out
 
@@ -118,8 +140,20 @@ class StrideAnalyzer:
             self._queue.append((t0, step.t_s, inferred0 or inferred))
         self._start = (step.t_s, inferred)
 
-    def _measure(self, t0: float, t1: float, inferred: bool) -> StrideMetrics:
+    def _measure(self, t0: float, t1: float, inferred: bool) -> StrideMetrics | None:
+        """The stride [t0, t1), or None when the data has a time gap inside it (the strikes
+        during the gap are unknown, so it is not one stride: skipped, as the spec allows)."""
         duration = t1 - t0
+        inside = (self._t >= t0) & (self._t < t1)
+        t_in = self._t[inside]
+        if t_in.size < 3:
+            return None
+        spacing = np.diff(np.concatenate([[t0], t_in, [t1]]))
+        typical = float(np.median(np.diff(t_in)))
+        if np.any(spacing > max(self.gap_factor * typical, self.bridge_s)):
+            return None
+        if _longest_false_run(self._step_valid[inside]) * typical > self.bridge_s:
+            return None    # the step sensor had no data for a while: strikes unknown
         quality = set()
         if inferred:
             quality.add("no_side")
@@ -128,20 +162,15 @@ class StrideAnalyzer:
             quality.add("missed_step")
         else:
             self._durations.append(duration)
-        inside = (self._t >= t0) & (self._t < t1)
-        t_in = self._t[inside]
-        gap = t_in.size < 3
-        if not gap:
-            spacing = np.diff(np.concatenate([[t0], t_in, [t1]]))
-            typical = float(np.median(np.diff(t_in))) if t_in.size > 1 else duration
-            gap = bool(np.any(spacing > self.gap_factor * typical))
         metrics: dict[str, tuple[float, float, np.ndarray] | None] = {}
         for s in self._segments or ():
             theta = self._theta[s]
             th_in = theta[inside]
             a, b = np.interp([t0, t1], self._t, theta)
-            if gap or not (np.all(np.isfinite(th_in)) and np.isfinite(a) and np.isfinite(b)):
-                gap = True
+            if not (np.all(np.isfinite(th_in)) and np.isfinite(a) and np.isfinite(b)):
+                # This sensor had a gap (e.g. the thorax unplugged): its rotation during the
+                # gap is unknown; the other segment's metrics still stand.
+                quality.add("gap")
                 metrics[s] = None
                 continue
             rates = self._rates[s]
@@ -151,9 +180,6 @@ class StrideAnalyzer:
             x = th_in - bias_dps * (t_in - t0)
             x = x - x.mean()
             metrics[s] = (float(np.ptp(x)), stride_phase_deg(t_in, x, t0, t1), x)
-        if gap:
-            quality.add("gap")
-            metrics = {s: None for s in metrics}
         pelvis, thorax = metrics.get("pelvis"), metrics.get("thorax")
         rel = None
         if pelvis is not None and thorax is not None:
@@ -190,5 +216,6 @@ class StrideAnalyzer:
         cut = max(0, int(np.searchsorted(self._t, keep_from)) - 1)
         if cut > 0:
             self._t = self._t[cut:]
+            self._step_valid = self._step_valid[cut:]
             for s in self._theta:
                 self._theta[s] = self._theta[s][cut:]
