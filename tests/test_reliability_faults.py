@@ -10,7 +10,6 @@ chunking, and the emulators, drivers and sensor reader still run every 15 ms dra
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from pi_app.clock import ManualClock
 from pi_app.config import Config
