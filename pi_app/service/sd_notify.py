@@ -31,8 +31,11 @@ def sd_notify(message: str, env: Mapping[str, str] | None = None) -> bool:
         return False
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+            # Non-blocking: if nobody drains the socket, a full queue must cost a missed
+            # notification (the watchdog then restarts us), never a hung main loop.
+            sock.setblocking(False)
             sock.connect(address)
-            sock.sendall(message.encode("utf-8", "replace"))
+            sock.send(message.encode("utf-8", "replace"))
     except OSError:
         return False
     return True
