@@ -7,8 +7,9 @@
 What it writes (paths relative to the repository):
 - docs/config-reference.md: every config key, unit, default and allowed values, from the
   dataclasses in pi_app/config.py (their _opt metadata) and the comments of EXAMPLE_TOML.
-- docs/cues.md: the pattern table between the GENERATED markers, from
-  pi_app.cues.patterns.patterns_markdown().
+- docs/cues.md and docs/first-session.md: the blocks between their GENERATED markers (the
+  cue pattern table from pi_app.cues.patterns.patterns_markdown(), the coach key table from
+  pi_app.ui.keys.KEY_BINDINGS).
 - docs/figures/wiring.svg: the wiring diagram (plain Python SVG; the buzzer pin is the
   [buzzer] pin_bcm default).
 - docs/figures/stride-rotation.png: one simulated stride's pelvis and thorax rotation and
@@ -33,6 +34,7 @@ import tempfile
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
@@ -40,8 +42,6 @@ if str(REPO) not in sys.path:
 DOCS = REPO / "docs"
 FIGURES = DOCS / "figures"
 MANIFEST = "manifest.json"
-BEGIN_PATTERNS = "<!-- BEGIN GENERATED: cue patterns (docs/gen/make_docs.py) -->"
-END_PATTERNS = "<!-- END GENERATED: cue patterns -->"
 
 # -- config reference -------------------------------------------------------------------------
 # Units from the key's suffix (DESIGN: units in names).
@@ -149,16 +149,51 @@ def config_reference_md() -> str:
     return "\n".join(lines)
 
 
-# -- cue pattern table ------------------------------------------------------------------------
-def cues_md(current: str) -> str:
-    """docs/cues.md with the pattern table between the markers replaced by the current one."""
-    from pi_app.cues.patterns import patterns_markdown
-    head, sep, rest = current.partition(BEGIN_PATTERNS)
-    _, sep2, tail = rest.partition(END_PATTERNS)
+# -- generated blocks inside hand-written pages ------------------------------------------------
+def _begin(name: str) -> str:
+    return f"<!-- BEGIN GENERATED: {name} (docs/gen/make_docs.py) -->"
+
+
+def _end(name: str) -> str:
+    return f"<!-- END GENERATED: {name} -->"
+
+
+def replace_block(text: str, name: str, content: str, page: str) -> str:
+    """`text` with the lines between the BEGIN/END GENERATED markers for `name` replaced by
+    `content`."""
+    head, sep, rest = text.partition(_begin(name))
+    _, sep2, tail = rest.partition(_end(name))
     if not sep or not sep2:
-        raise SystemExit(f"docs/cues.md lacks the markers {BEGIN_PATTERNS!r} ... "
-                         f"{END_PATTERNS!r}; put them back where the table goes.")
-    return head + BEGIN_PATTERNS + "\n" + patterns_markdown() + END_PATTERNS + tail
+        raise SystemExit(f"docs/{page} lacks the markers {_begin(name)!r} ... {_end(name)!r}; "
+                         "put them back where the generated part goes.")
+    return head + _begin(name) + "\n" + content + _end(name) + tail
+
+
+def coach_keys_md() -> str:
+    """The coach key table from pi_app.ui.keys.KEY_BINDINGS (what the dashboard legend shows)."""
+    from pi_app.ui.keys import KEY_BINDINGS
+    lines = ["| key | what it does |", "| --- | --- |"]
+    for b in KEY_BINDINGS:
+        lines.append(f"| **{b.label}** | {b.action} |")
+    return "\n".join(lines) + "\n"
+
+
+def patterns_md() -> str:
+    from pi_app.cues.patterns import patterns_markdown
+    return patterns_markdown()
+
+
+#: page -> ((block name, content function), ...)
+BLOCKS = {"cues.md": (("cue patterns", patterns_md),),
+          "first-session.md": (("coach keys", coach_keys_md),)}
+
+
+def page_with_blocks(page: str) -> str:
+    """docs/<page> with its generated blocks brought up to date."""
+    text = (DOCS / page).read_text(encoding="utf-8")
+    for name, content in BLOCKS[page]:
+        text = replace_block(text, name, content(), page)
+    return text
 
 
 # -- wiring diagram ---------------------------------------------------------------------------
@@ -518,8 +553,8 @@ def generate(out_docs: Path, with_screens: bool, manifest: dict | None = None) -
     figs = out_docs / "figures"
     figs.mkdir(parents=True, exist_ok=True)
     (out_docs / "config-reference.md").write_text(config_reference_md(), encoding="utf-8")
-    cues_src = (DOCS / "cues.md").read_text(encoding="utf-8")
-    (out_docs / "cues.md").write_text(cues_md(cues_src), encoding="utf-8")
+    for page in BLOCKS:
+        (out_docs / page).write_text(page_with_blocks(page), encoding="utf-8")
     svg = wiring_svg()
     (figs / "wiring.svg").write_text(svg, encoding="utf-8")
     new = dict(manifest or {})
@@ -547,7 +582,7 @@ def stale_files(with_screens: bool = False) -> list[str]:
     stale = []
     with tempfile.TemporaryDirectory() as tmp:
         new = generate(Path(tmp), with_screens, old_manifest)
-        for rel in ("config-reference.md", "cues.md", "figures/wiring.svg"):
+        for rel in ("config-reference.md", *BLOCKS, "figures/wiring.svg"):
             p = DOCS / rel
             if not p.exists() or p.read_bytes() != (Path(tmp) / rel).read_bytes():
                 stale.append(rel)
