@@ -490,7 +490,7 @@ SCREEN_STATES = ("warmup", "baseline_building", "in_band", "drifting", "suppress
                  "sensor_fault", "no_audio", "stalled_thread")
 SCREEN_SIZE = (1280, 720)
 SCREEN_SAVED = (960, 540)
-SCREEN_COLOURS = 48
+SCREEN_COLOURS = 128
 
 
 def screen_snapshots() -> dict:
@@ -532,7 +532,8 @@ def render_screens(snapshots: dict) -> dict[str, tuple[bytes, str]]:
         dash.draw(snap, surface)
         raw = pygame.image.tobytes(surface, "RGB")
         img = Image.frombytes("RGB", SCREEN_SIZE, raw).resize(SCREEN_SAVED, Image.LANCZOS)
-        img = img.quantize(colors=SCREEN_COLOURS, method=Image.Quantize.MEDIANCUT, dither=0)
+        # Octree keeps the small accent colours (badges, traces) that median cut merges.
+        img = img.quantize(colors=SCREEN_COLOURS, method=Image.Quantize.FASTOCTREE, dither=0)
         buf = io.BytesIO()
         img.save(buf, format="PNG", optimize=True)
         labels = {k: v for k, v in sorted(getattr(dash, "labels", {}).items())}
