@@ -3,7 +3,7 @@
 #
 #   sudo ./install.sh [--system]
 #                    Raspberry Pi OS Bookworm (Pi 4/5): I2C on at 400 kHz, apt packages, user
-#                    pi-app, venv in /opt/pi-app (with the `pi` extra), /etc/pi-app/config.toml,
+#                    pi-app, venv in /opt/pi-app (extras `pi`, `report`), /etc/pi-app/config.toml,
 #                    the systemd unit pi-app.service enabled; ends with a summary (reboot?).
 #   ./install.sh --system --root DIR
 #                    the same into a staging root DIR (files only: apt, useradd, systemctl,
@@ -216,7 +216,7 @@ install_venv() {
         run install -m 0644 "$here/README.md" "$(t "$opt_dir/README.md")"
     fi
     if [ -n "$root" ]; then
-        echo "- skipped (staging root): python3 -m venv $venv && $venv/bin/pip install '${here}[pi]'"
+        echo "- skipped (staging root): python3 -m venv $venv && $venv/bin/pip install '${here}[pi,report]'"
         return 0
     fi
     stamp="$(source_stamp)"
@@ -228,7 +228,7 @@ install_venv() {
         run python3 -m venv "$venv"
     fi
     run "$venv/bin/python" -m pip install --quiet --upgrade pip
-    run "$venv/bin/python" -m pip install --quiet --upgrade "${here}[pi]"
+    run "$venv/bin/python" -m pip install --quiet --upgrade "${here}[pi,report]"
     if [ "$dry_run" -eq 0 ]; then
         echo "$stamp" > "$opt_dir/.installed-source"
     fi
