@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pi_app.analysis.drift import DriftVerdict
+from pi_app.analysis.drift import DriftVerdict, circular_mean_sd_deg
 from pi_app.analysis.pipeline import Analyzer
 from pi_app.analysis.types import Step, StrideMetrics
 from pi_app.recording.csv_reader import RecordingReader
@@ -97,18 +97,6 @@ def _collect(result: RecordingAnalysis, update) -> None:
     result.verdicts.extend(update.verdicts)
 
 
-def circular_mean_sd_deg(values_deg) -> tuple[float | None, float | None]:
-    """Circular mean (deg, [0, 360)) and circular SD (deg) of angles; (None, None) if empty."""
-    a = np.radians(np.asarray([v for v in values_deg if v is not None and math.isfinite(v)]))
-    if a.size == 0:
-        return None, None
-    z = np.mean(np.exp(1j * a))
-    r = min(1.0, float(abs(z)))
-    mean = float(np.degrees(np.angle(z)) % 360.0)
-    sd = float(np.degrees(math.sqrt(-2.0 * math.log(r)))) if r > 0 else 180.0
-    return mean, sd
-
-
 def drift_episodes(result: RecordingAnalysis) -> list[dict]:
     """Consecutive drifting strides as episodes: start/end time (s), strides, metric, direction."""
     episodes: list[dict] = []
@@ -130,7 +118,8 @@ def drift_episodes(result: RecordingAnalysis) -> list[dict]:
 def summarize(result: RecordingAnalysis) -> dict:
     """The `--json` summary: counts, cadence, relative phase mean and circular SD, drift."""
     cadences = [s.cadence_spm for s in result.strides if not s.quality]
-    rel_mean, rel_sd = circular_mean_sd_deg(s.rel_phase_deg for s in result.strides)
+    rel = [s.rel_phase_deg for s in result.strides if s.rel_phase_deg is not None]
+    rel_mean, rel_sd = circular_mean_sd_deg(rel) if rel else (None, None)
     sides = [s.side for s in result.steps]
 
     def rounded(x, nd=2):

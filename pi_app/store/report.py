@@ -15,6 +15,7 @@ from typing import Callable
 
 import numpy as np
 
+from pi_app.analysis.drift import circular_mean_sd_deg
 from pi_app.store.store import SessionData, SessionStore
 
 _BLUE, _ORANGE, _RED, _GREEN, _GREY = "#1f5fa8", "#e07b00", "#c62828", "#2e7d32", "#9e9e9e"
@@ -27,13 +28,9 @@ def _wrap_near(values: np.ndarray, center: float) -> np.ndarray:
 
 
 def _circ_mean_sd(values) -> tuple[float | None, float | None]:
-    a = np.radians([v for v in values if v is not None and math.isfinite(v)])
-    if a.size == 0:
-        return None, None
-    z = np.mean(np.exp(1j * a))
-    r = min(1.0, float(abs(z)))
-    sd = math.degrees(math.sqrt(-2.0 * math.log(r))) if r > 0 else 180.0
-    return float(np.degrees(np.angle(z)) % 360.0), sd
+    """Circular mean and SD (deg) of the finite values, (None, None) if there are none."""
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    return circular_mean_sd_deg(finite) if finite else (None, None)
 
 
 def step_time_asymmetry_pct(steps) -> list[tuple[float, float]]:
