@@ -132,7 +132,7 @@ def run(args) -> int:
     engine, warnings = make_cue_engine(cfg, clock, simulated=True)
     hooks = []
     if headless:
-        hooks.append(StridePrinter(lambda line: print(line, flush=True)))
+        hooks.append(StridePrinter(lambda line: print(line, flush=True), t0_s=t0_s))
     events = None
     session = None
     recorder = None

@@ -143,7 +143,7 @@ def run_live(cfg, clock, bus, *, ui=None, notifier=None, calibration=None,
     session = None
     try:
         engine, warnings = make_cue_engine(cfg, clock, simulated=simulated)
-        hooks = [] if ui is not None else [StridePrinter(write)]
+        hooks = [] if ui is not None else [StridePrinter(write, t0_s=clock.now_s())]
         if events_out is not None:
             events = EventLog(events_out,
                               clock_t_s=lambda: session.t_s if session is not None else None)
