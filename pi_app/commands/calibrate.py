@@ -17,6 +17,7 @@ from pi_app.clock import ManualClock, WallClock
 from pi_app.errors import ConfigError, PiAppError
 from pi_app.hw.imu import ImuSettings
 from pi_app.paths import default_profile_path
+from pi_app.commands.common import add_simulation_options
 
 DRAIN_INTERVAL_S = 0.015
 STILL_TARGET_S = 5.0
@@ -33,13 +34,7 @@ def register(subparsers):
         description="Stand still, upright, for a few seconds with both IMUs strapped on. "
                     "Stillness is detected automatically; each sensor's gyro bias and "
                     "gravity direction are saved as the calibration profile.")
-    p.add_argument("--simulate", action="store_true",
-                   help="use the simulated runner instead of the I2C bus (virtual clock)")
-    p.add_argument("--scenario", default="steady",
-                   help="simulated scenario (default steady: stands 5 s, then runs)")
-    p.add_argument("--chips", default="mpu6050", help="simulated chips (default mpu6050)")
-    p.add_argument("--seed", type=int, default=0, help="simulation seed (default 0)")
-    p.add_argument("--bus", type=int, default=1, help="I2C bus number (default 1)")
+    add_simulation_options(p)
     p.add_argument("--profile", type=Path, default=None, metavar="PATH",
                    help=f"where to save the profile (default {default_profile_path()})")
     p.add_argument("--seconds", type=float, default=30.0,

@@ -20,24 +20,19 @@ from pathlib import Path
 from pi_app.clock import ManualClock, ScaledClock, WallClock
 from pi_app.commands.run import add_recording_options, check_recording_options, config_text
 from pi_app.errors import ConfigError, PiAppError
+from pi_app.commands.common import add_simulation_options
 
 # Headless stepped runs without --seconds: long enough for warm-up, baseline and a drift.
 DEFAULT_STEPPED_S = 300.0
 
 
 def register(subparsers) -> argparse.ArgumentParser:
-    from pi_app.sim import CHIP_CHOICES
     from pi_app.sim.scenarios import SCENARIOS
     p = subparsers.add_parser(
         "demo", help="the live app against a simulated runner (dashboard or headless)",
         description="Run the whole live stack against emulated IMUs on a simulated runner. "
                     "Scenarios: " + "; ".join(f"{k}: {v}" for k, v in SCENARIOS.items()))
-    p.add_argument("--scenario", default="steady", choices=list(SCENARIOS),
-                   metavar="NAME", help="simulated scenario (default steady)")
-    p.add_argument("--seed", type=int, default=0, help="simulation seed (default 0)")
-    p.add_argument("--chips", default="mpu6050",
-                   help=f"simulated chips: {', '.join(CHIP_CHOICES)} or PELVIS+THORAX "
-                        "(default mpu6050)")
+    add_simulation_options(p, with_switch=False, with_bus=False)
     p.add_argument("--headless", action="store_true",
                    help="no window: print one line per stride")
     p.add_argument("--seconds", type=float, default=None,

@@ -24,6 +24,7 @@ from pi_app.errors import ConfigError
 from pi_app.frames import FrameChunk
 from pi_app.hw.imu import ImuSettings
 from pi_app.recording.csv_writer import RecordingWriter, write_steps_csv, write_strides_csv
+from pi_app.commands.common import add_simulation_options
 
 # The sensor thread's drain period (DESIGN: drain the FIFOs every 10-20 ms); an MPU-6500 FIFO
 # (512 B = 42 frames at 1 kHz) would overflow beyond ~40 ms.
@@ -46,15 +47,9 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=None,
                    help="how long to record, s (default: until Ctrl-C; required with "
                         "--simulate)")
-    p.add_argument("--bus", type=int, default=1, help="I2C bus number (default 1)")
     p.add_argument("--rate-hz", type=float, default=1000.0,
                    help="requested output data rate of each IMU, Hz (default 1000)")
-    p.add_argument("--simulate", action="store_true",
-                   help="read a simulated runner instead of real IMUs")
-    p.add_argument("--scenario", default="steady", help="simulated scenario (default steady)")
-    p.add_argument("--chips", default="mpu6050",
-                   help="simulated chips: NAME or PELVIS+THORAX (default mpu6050)")
-    p.add_argument("--seed", type=int, default=0, help="simulation seed (default 0)")
+    add_simulation_options(p)
     p.add_argument("--quiet", action="store_true", help="print nothing when done")
     p.set_defaults(func=run)
     return p

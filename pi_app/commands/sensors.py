@@ -16,6 +16,7 @@ from typing import Callable, TextIO
 from pi_app.acquisition.sensor_thread import SensorReader, SensorThread
 from pi_app.acquisition.setup import open_bus, open_reader, probe_bus
 from pi_app.clock import Clock, WallClock
+from pi_app.commands.common import add_simulation_options
 
 REPORT_INTERVAL_S = 0.5
 
@@ -26,16 +27,7 @@ def register(subparsers) -> argparse.ArgumentParser:
         description="Wiring check: list what answers on the I2C bus, identify the pelvis "
                     "(lower address) and thorax (higher address) IMUs and stream their "
                     "effective rates, latest values and error counts.")
-    parser.add_argument("--simulate", action="store_true",
-                        help="use the simulated bus and runner instead of /dev/i2c-N")
-    parser.add_argument("--scenario", default="steady",
-                        help="simulated scenario (with --simulate), default: steady")
-    parser.add_argument("--chips", default="mpu6050",
-                        help="simulated chips, e.g. mpu6050 or lsm6ds3+mpu6500 "
-                             "(with --simulate), default: mpu6050")
-    parser.add_argument("--seed", type=int, default=0, help="simulation seed, default: 0")
-    parser.add_argument("--bus", type=int, default=1, metavar="N",
-                        help="I2C bus number (/dev/i2c-N), default: 1")
+    add_simulation_options(parser)
     parser.add_argument("--seconds", type=float, default=5.0, metavar="S",
                         help="how long to stream, default: 5")
     parser.add_argument("--json", action="store_true",

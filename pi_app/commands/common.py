@@ -1,0 +1,28 @@
+"""Command-line options shared by several `pi-app` subcommands."""
+
+from __future__ import annotations
+
+import argparse
+
+from pi_app.sim import CHIP_CHOICES
+from pi_app.sim.scenarios import SCENARIOS
+
+
+def add_simulation_options(p: argparse.ArgumentParser, *, with_switch: bool = True,
+                           with_bus: bool = True) -> None:
+    """--scenario, --chips, --seed for the simulated runner (and --simulate to choose it
+    instead of the I2C bus, and --bus N for the real one)."""
+    if with_switch:
+        p.add_argument("--simulate", action="store_true",
+                       help="use the simulated runner behind emulated chips instead of the "
+                            "I2C bus")
+    p.add_argument("--scenario", default="steady", metavar="NAME",
+                   help=f"simulated scenario: {', '.join(SCENARIOS)} (default steady: "
+                        "stands 5 s, then runs)")
+    p.add_argument("--chips", default="mpu6050",
+                   help=f"simulated chips: {', '.join(CHIP_CHOICES)} or PELVIS+THORAX "
+                        "(default mpu6050)")
+    p.add_argument("--seed", type=int, default=0, help="simulation seed (default 0)")
+    if with_bus:
+        p.add_argument("--bus", type=int, default=1, metavar="N",
+                       help="I2C bus number, /dev/i2c-N (default 1)")
