@@ -339,6 +339,7 @@ class LiveSession:
             warnings.append(self.recorder.warning)
         return LiveSnapshot(
             t_s=self.t_s if self.t_s is not None else 0.0,
+            session_start_s=self.started_s,
             simulated=self.simulated, scenario=self.scenario,
             cadence_spm=live.cadence_spm, rel_phase_deg=live.rel_phase_deg,
             pelvis_phase_deg=live.phase_deg.get("pelvis"),

@@ -59,7 +59,8 @@ class SensorStatus:
 class LiveSnapshot:
     """Everything the coach's screen shows, at one instant. Angles in deg, times in s.
 
-    t_s: sample-clock time of the newest analysed sample. cadence_spm: live cadence or None.
+    t_s: sample-clock time of the newest analysed sample; session_start_s: the sample-clock
+    time the session started (the dashboard shows times since then). cadence_spm: live cadence or None.
     rel_phase_deg / pelvis_phase_deg / thorax_phase_deg: continuous phases (None = unknown);
     phase_confidence 0..1. band_deg: the runner's relative-phase band (low, high) or None
     while it is being built; band_source "baseline" | "coach". recent_strides: the last
@@ -71,6 +72,7 @@ class LiveSnapshot:
     """
 
     t_s: float = 0.0
+    session_start_s: float = 0.0
     simulated: bool = False
     scenario: str | None = None
     cadence_spm: float | None = None

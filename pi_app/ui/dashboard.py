@@ -337,7 +337,8 @@ class Dashboard:
                        W.TEXT, anchor="midtop")
             right = box.left - px(24)
         # Session clock and recording state.
-        t.blit(surf, _clock(s.t_s), px(52), (right, r.y + px(22)), W.TEXT, anchor="topright")
+        t.blit(surf, _clock(s.t_s - s.session_start_s), px(52), (right, r.y + px(22)), W.TEXT,
+               anchor="topright")
         if s.recording:
             rec = t.render("REC", px(36), W.TEXT)
             rr = rec.get_rect(topright=(right, r.y + px(86)))
@@ -689,12 +690,14 @@ class Dashboard:
             if cue.played:
                 lat = f"  {cue.latency_ms:.0f} ms" if cue.latency_ms is not None else ""
                 why = cue.reason.replace(name, "").strip(" ,")
-                text = f"{_clock(cue.t_s)}  {name}" + (f"  {why}" if why else "") + lat
+                since_s = cue.t_s - s.session_start_s
+                text = f"{_clock(since_s)}  {name}" + (f"  {why}" if why else "") + lat
                 colour = W.TEXT
                 pygame.draw.polygon(surf, W.WARN, [(r.x, y + px(4)), (r.x, y + px(24)),
                                                    (r.x + px(18), y + px(14))])
             else:
-                text, colour = f"{_clock(cue.t_s)}  {name}  withheld: {cue.reason}", W.FAINT
+                text = f"{_clock(cue.t_s - s.session_start_s)}  {name}  withheld: {cue.reason}"
+                colour = W.FAINT
                 pygame.draw.polygon(surf, W.FAINT, [(r.x, y + px(4)), (r.x, y + px(24)),
                                                     (r.x + px(18), y + px(14))], 1)
             t.blit(surf, text, px(26), (r.x + px(28), y), colour, max_w=r.width - px(28))
