@@ -3,6 +3,7 @@ the (virtual) clock, and a full disk or read-only database stops recording with 
 never an exception."""
 
 import sqlite3
+import threading
 
 import numpy as np
 import pytest
@@ -105,23 +106,31 @@ def test_everything_recorded_reads_back(tmp_path):
 
 
 def test_commits_follow_the_clock_not_the_caller(tmp_path):
+    # Lock-step with the writer thread: it has taken each chunk before the clock moves on, so
+    # what it may commit depends on the virtual clock only, never on thread scheduling.
     store = SessionStore(tmp_path / "sessions.db")
     clock = ManualClock()
+    committed = threading.Event()
     rec = SessionRecorder(store, SessionInfo(rate_hz=RATE_HZ), clock=clock,
-                          commit_interval_s=0.5)
-    it = chunks(200)
-    for _ in range(20):                 # 0.3 s of clock: nothing due yet
-        rec.on_chunk(next(it))
+                          commit_interval_s=0.5, on_commit=lambda t_s: committed.set())
+    fed = []
+    for c in chunks(33):                # 0.495 s of clock: nothing due yet
+        rec.on_chunk(c)
+        fed.append(c)
+        assert rec.wait_idle()
         clock.advance(0.015)
+    assert rec.committed_t_s is None and not committed.is_set()
+    c = next(chunks(1, t0=float(fed[-1].t_s[-1]) + 1 / RATE_HZ))
+    rec.on_chunk(c)                     # the chunk that carries the clock past 0.5 s
+    fed.append(c)
     assert rec.wait_idle()
-    assert rec.committed_t_s is None
-    for _ in range(20):                 # past 0.5 s: the writer commits by itself
-        rec.on_chunk(next(it))
-        clock.advance(0.015)
-    assert rec.wait_idle()
-    assert rec.committed_t_s is not None and rec.committed_t_s >= 100.0 + 0.5 - 0.03
+    clock.advance(0.015)
+    # No more input: the writer commits by itself once it sees the clock past its deadline.
+    assert committed.wait(30.0)
+    assert rec.committed_t_s == pytest.approx(float(fed[-1].t_s[-1]))
     reader = SessionStore(tmp_path / "sessions.db", read_only=True)
     assert reader.summary(1).t_last_s == pytest.approx(rec.committed_t_s)
+    assert reader.summary(1).n_samples == sum(len(x) for x in fed)
     assert reader.summary(1).status == "recording"
     rec.close()
 

@@ -301,9 +301,12 @@ class SessionRecorder:
                 conn.close()
             self._drain_until_stop()
             return
+        # The first deadline is taken before the constructor returns, so it counts from the
+        # session's start on `clock` however late this thread gets scheduled.
+        first_commit_s = self.clock.now_s() + self.commit_interval_s
         self._started.set()
         try:
-            self._loop(conn)
+            self._loop(conn, first_commit_s)
         finally:
             conn.close()
 
@@ -317,13 +320,13 @@ class SessionRecorder:
             elif item[0] == _STOP:
                 return
 
-    def _loop(self, conn: sqlite3.Connection) -> None:
+    def _loop(self, conn: sqlite3.Connection, first_commit_s: float) -> None:
         chunks: list[FrameChunk] = []
         steps: list[tuple] = []
         strides: list[tuple] = []
         cues: list[tuple] = []
         events: list[tuple] = []
-        next_commit_s = self.clock.now_s() + self.commit_interval_s
+        next_commit_s = first_commit_s
         seq = 0
 
         def commit(end_reason: str | None = None) -> bool:
