@@ -126,6 +126,19 @@ def test_vertical_estimator_finds_up_in_any_mounting():
     assert est2.flush()[0].size == 50
 
 
+def test_a_few_samples_near_1_g_are_not_standing_still():
+    # At 50 Hz a 0.05 s block holds 2-3 samples. Pairs of samples reading 1 g sideways (a
+    # running sensor passes through 1 g in many directions) must not count as stillness.
+    rng = np.random.default_rng(12)
+    R = random_rotation(rng)
+    t, acc, _ = running(50, 170, 6.0, rng)
+    for i in range(7, t.size - 2, 25):
+        acc[i:i + 2] = [1.0, 0.0, 0.0]            # 1 g along the body's forward axis
+    est = VerticalEstimator()
+    est.update(t, acc @ R)
+    assert np.degrees(np.arccos(np.clip(est.up @ R[1], -1, 1))) < 10.0
+
+
 def test_cadence_tracker_robust_to_missed_and_extra_steps():
     steps = list(np.arange(0, 10, 0.35))
     del steps[10]                      # a missed step

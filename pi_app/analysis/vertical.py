@@ -26,18 +26,23 @@ class VerticalEstimator:
     - tau_run_s: low-pass time constant (s) of the direction while moving.
     - tau_still_s: time constant (s) while still (block std of |a| < still_std_g).
     - still_std_g: stillness threshold on the standard deviation of |a| within a block (g).
+    - min_still_samples: a block judged still must hold at least this many samples (at a low
+      rate a 0.05 s block holds 2-3 samples, and |a| of a running sensor passes through 1 g
+      with a few samples alike often enough to fake stillness and pull the vertical away).
 
     `update(t_s, acc_g)` takes (n,) times and (n, 3) specific force in g (NaN rows = gap) and
     returns (t_s, vertical_g) of the samples it can emit now (NaN where the input was NaN).
     """
 
     def __init__(self, bootstrap_s: float = 2.0, block_s: float = 0.05, tau_run_s: float = 4.0,
-                 tau_still_s: float = 0.3, still_std_g: float = 0.02):
+                 tau_still_s: float = 0.3, still_std_g: float = 0.02,
+                 min_still_samples: int = 5):
         self.bootstrap_s = bootstrap_s
         self.block_s = block_s
         self.tau_run_s = tau_run_s
         self.tau_still_s = tau_still_s
         self.still_std_g = still_std_g
+        self.min_still_samples = int(min_still_samples)
         self.up = None                      # unit vector in sensor axes, None until bootstrapped
         self.gravity_g = None               # low-passed specific force vector (g)
         self._held_t: list[np.ndarray] = []
@@ -106,7 +111,7 @@ class VerticalEstimator:
         if t.size < 2:
             return None
         dt = float(np.median(np.diff(t)))
-        n = max(2, int(round(self.block_s / dt)))
+        n = max(2, self.min_still_samples, int(round(self.block_s / dt)))
         m = (a.shape[0] // n) * n
         if m == 0:
             return None
@@ -173,7 +178,7 @@ class VerticalEstimator:
                                                       minlength=n_closed)
                                           for i in range(3)]) / count[:, None]
             used = count >= 2      # a block with fewer valid samples leaves the direction
-            still = self._is_still(mean_norm, std_norm)
+            still = self._is_still(mean_norm, std_norm) & (count >= self.min_still_samples)
             tau = np.where(still, self.tau_still_s, self.tau_run_s)
             alpha = np.where(used, np.minimum(1.0, self.block_s / tau), 0.0)
             gravity = linear_scan(1.0 - alpha, alpha[:, None] * np.where(used[:, None], mean_a, 0.0),
