@@ -250,3 +250,31 @@ def test_side_detector_without_enough_data_leaves_side_empty():
     sd = SideDetector()
     assert sd.update(np.array([0.0, 0.01]), np.array([0.0, 0.1]), [0.005]) == []
     assert sd.finish() == [Step(0.005, "")]
+
+
+def test_first_strike_after_standing_takes_its_side_from_the_strikes_after_it():
+    # Standing turned a little to the right (theta -8 deg), then running: the rotation ramps
+    # up over the first stride. The stride before the first strike is standing, which says
+    # nothing about the running stride; the following strikes do, by alternation.
+    rate_hz, t_run_s = 200.0, 4.0
+    t = np.arange(0.0, 12.0, 1.0 / rate_hz)
+    w = 2 * np.pi / STRIDE_S
+    ramp = np.clip((t - t_run_s) / STRIDE_S, 0.0, 1.0)
+    theta = np.where(t < t_run_s, -8.0,
+                     10.0 * ramp * np.cos(w * (t - t_run_s) - np.radians(155.0)))
+    strikes = t_run_s + np.arange(0.0, 7.5, STRIDE_S / 2)
+    truth = ["R" if k % 2 == 0 else "L" for k in range(strikes.size)]
+    sd = SideDetector()
+    decided, delay_s, known = [], 0.6, 0              # a strike is known ~0.6 s after it
+    for i in range(0, t.size, 3):                    # 15 ms drains
+        now = t[min(i + 2, t.size - 1)]
+        n_known = int(np.searchsorted(strikes, now - delay_s, side="right"))
+        new, known = list(strikes[known:n_known]), n_known
+        for step in sd.update(t[i:i + 3], theta[i:i + 3], new):
+            decided.append((step, now))
+    decided += [(step, None) for step in sd.finish()]
+    assert [s.side for s, _ in decided] == truth[:len(decided)]
+    assert len(decided) == strikes.size
+    # The first strike's side is known once the strike closing its stride is.
+    first_known_s = decided[0][1]
+    assert first_known_s <= strikes[2] + delay_s + 0.02

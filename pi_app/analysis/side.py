@@ -9,6 +9,9 @@ runners and L for others); without a thorax signal the side is left empty ("").
 
 Evidence per strike: theta(t_strike) minus the mean theta over one stride (two step intervals)
 ending at the strike - or, for the first strikes, the first stride of data. Negative = R.
+The first strike after standing or a pause has no running stride before it (and the first
+strides of a run ramp up), so its side waits for the evidence of the strikes that follow
+(`lookahead_strikes`), by alternation.
 Strikes alternate, so the decision combines the evidence of the last `window_strikes` strikes of
 an unbroken alternating chain with alternating signs; a step interval far from the recent
 median (a missed or an extra strike) breaks the chain, since parity is unknown across it.
@@ -34,14 +37,18 @@ class SideDetector:
     max_interval_ratio / min_interval_ratio: a step interval outside these multiples of the
         recent median step interval breaks the alternation chain.
     median_steps: how many recent step intervals give the median step interval.
+    lookahead_strikes: how many following strikes (from the second on, whose stride lies
+        wholly in the run) decide the side of a strike that starts a run.
     """
 
     def __init__(self, *, window_strikes: int = 6, max_interval_ratio: float = 1.5,
-                 min_interval_ratio: float = 0.6, median_steps: int = 8):
+                 min_interval_ratio: float = 0.6, median_steps: int = 8,
+                 lookahead_strikes: int = 1):
         self.window_strikes = int(window_strikes)
         self.max_interval_ratio = float(max_interval_ratio)
         self.min_interval_ratio = float(min_interval_ratio)
         self.median_steps = int(median_steps)
+        self.lookahead_strikes = int(lookahead_strikes)
         self._t = np.empty(0)
         self._theta = np.empty(0)
         self._t_first: float | None = None
@@ -110,6 +117,14 @@ class SideDetector:
         w0 = max(self._t_first, t_k - stride_s)
         w1 = w0 + stride_s
         t_last = float(self._t[-1])
+        if w0 > self._t_first and self._starts_run(t_k, step_s):
+            evidence = self._lookahead_evidence(t_k, stride_s, t_last, final)
+            if evidence is None:
+                return None
+            if np.isfinite(evidence):
+                self._chain = []
+                return self._vote(t_k, evidence)
+            # No usable strike after it: judge it like any other strike.
         if t_last < max(w1, t_k):
             if not final:
                 return None
@@ -125,6 +140,9 @@ class SideDetector:
             interval = t_k - self._last_decided_t
             if not (self.min_interval_ratio * step_s <= interval <= self.max_interval_ratio * step_s):
                 self._chain = []
+        return self._vote(t_k, evidence)
+
+    def _vote(self, t_k: float, evidence: float) -> Step:
         self._chain.append(evidence)
         self._chain = self._chain[-self.window_strikes:]
         self._last_decided_t = t_k
@@ -133,6 +151,37 @@ class SideDetector:
         vote = float(np.nansum(signs * np.asarray(self._chain)))
         side = "R" if vote < 0 else "L" if vote > 0 else ""
         return Step(t_k, side)
+
+    def _starts_run(self, t_k: float, step_s: float) -> bool:
+        """True when no strike came within `max_interval_ratio` step intervals before t_k."""
+        before = [t for t in self._strikes if t < t_k]
+        return not before or t_k - before[-1] > self.max_interval_ratio * step_s
+
+    def _lookahead_evidence(self, t_k: float, stride_s: float, t_last: float,
+                            final: bool) -> float | None:
+        """Evidence for a strike that starts a run, from the strikes after it: strike k + j has
+        the same side as strike k for even j. None = wait for more strikes or data."""
+        after = [t for t in self._strikes if t > t_k]
+        # An alternating chain only while the intervals stay near the step time.
+        chain = [t_k]
+        for t in after:
+            interval = t - chain[-1]
+            if not (self.min_interval_ratio * stride_s / 2 <= interval
+                    <= self.max_interval_ratio * stride_s / 2):
+                break
+            chain.append(t)
+        broken = len(chain) - 1 < len(after)      # a strike after the chain broke it
+        wanted = chain[2:2 + self.lookahead_strikes]
+        if not (final or broken) and (len(wanted) < self.lookahead_strikes
+                                      or t_last < wanted[-1]):
+            return None
+        total, used = 0.0, 0
+        for j, t_j in enumerate(wanted, start=2):
+            e = self._evidence(t_j, t_j - stride_s, t_j)
+            if np.isfinite(e):
+                total += e if j % 2 == 0 else -e
+                used += 1
+        return total if used else float("nan")
 
     def _evidence(self, t_k: float, w0: float, w1: float) -> float:
         inside = (self._t >= w0) & (self._t <= w1)
