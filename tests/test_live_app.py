@@ -42,14 +42,26 @@ def _session(scenario, seed=0, hooks=(), clock=None):
 
 
 def _truth_leaves_band(bus, t_from_s, t_to_s):
-    """End time of the first true stride (simulator truth) judged out of the band by the same
-    drift detector settings, at or after t_from_s, and the truth strides."""
+    """When the true relative phase (simulator truth strides) leaves the runner's band, judged
+    against the band a drift detector with the app's settings had learned from the truth at
+    each stride: (end of the first stride out of the band at or after t_from_s, end of the
+    stride from which it stays out, the truth strides)."""
     truth = bus.scenario.truth.strides_between(STAND_S, t_to_s)
     detector = DriftDetector(**Config().baseline.drift_detector_kwargs())
+    first_out_s = for_good_s = None
     for stride in truth:
-        if detector.update(stride).drift and stride.t_end_s >= t_from_s:
-            return stride.t_end_s, truth
-    return None, truth
+        band = detector.baseline.get("rel_phase")
+        detector.update(stride)
+        if band is None or stride.t_start_s < t_from_s:
+            continue
+        out = abs((stride.rel_phase_deg - band.center + 180.0) % 360.0 - 180.0) > band.half_width
+        if out and first_out_s is None:
+            first_out_s = stride.t_end_s
+        if out and for_good_s is None:
+            for_good_s = stride.t_end_s
+        elif not out:
+            for_good_s = None
+    return first_out_s, for_good_s, truth
 
 
 def test_drift_is_cued_after_the_change_within_3_strides_of_the_truth(tmp_path):
@@ -63,11 +75,15 @@ def test_drift_is_cued_after_the_change_within_3_strides_of_the_truth(tmp_path):
     assert played, "no cue at all in the drift scenario"
     first = played[0]
     assert first.t_s > drift_start_s                      # never before the scripted change
-    truth_leave_s, truth = _truth_leaves_band(bus, drift_start_s, 215.0)
-    assert truth_leave_s is not None
-    between = [s for s in truth if min(truth_leave_s, first.t_s) < s.t_end_s
-               <= max(truth_leave_s, first.t_s)]
-    assert len(between) <= 3, (truth_leave_s, first.t_s)
+    first_out_s, for_good_s, truth = _truth_leaves_band(bus, drift_start_s, 215.0)
+    assert first_out_s is not None and for_good_s is not None
+    assert first.t_s > first_out_s                        # never before the truth left the band
+    # Within 3 strides of the stride from which the true rel phase stays out of the band
+    # (natural jitter can poke one stride out earlier; measured for seed 1: 1 stride
+    # after the first excursion, 2 strides before it stays out).
+    between = [s for s in truth if min(for_good_s, first.t_s) < s.t_end_s
+               <= max(for_good_s, first.t_s)]
+    assert len(between) <= 3, (first_out_s, for_good_s, first.t_s)
     assert first.kind in ("counter_rotation_lost", "pelvis_early", "pelvis_late")
     # The event log has the strides, the cue with its latency, on the sample clock.
     records = read_events(events)
