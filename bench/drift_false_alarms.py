@@ -3,9 +3,12 @@
     .venv/bin/python bench/drift_false_alarms.py --seeds 0 1 2 --minutes 20
 
 False alarms: drift episodes per 10 min of running in the `steady` and `slow-wander` scenarios.
-Latency: in the `drift` scenario, strides from the true relative phase (simulator truth) first
-leaving the band the detector had learned, and from it leaving for good, to the first drift
-verdict (negative = flagged before); and whether anything was flagged before the change.
+Latency: in the `drift` scenario, strides to the first drift verdict (negative = flagged
+before) from three readings of "the truth leaving the band the detector had learned": the
+scripted change (the scenario's noise-free relative phase ramp) crossing the band edge; the
+true per-stride relative phase (simulator truth, with the runner's natural stride-to-stride
+jitter) first outside the band; and it staying outside. Also whether anything was flagged
+before the change.
 Takes about 1 CPU minute per simulated 10 minutes.
 """
 
@@ -23,7 +26,7 @@ from pi_app.analysis.drift import DriftDetector  # noqa: E402
 from pi_app.cli import main  # noqa: E402
 from pi_app.offline import analyze_recording, drift_episodes  # noqa: E402
 from pi_app.recording.csv_reader import read_strides_csv  # noqa: E402
-from pi_app.sim.scenarios import DRIFT_AFTER_RUN_S, STAND_S  # noqa: E402
+from pi_app.sim.scenarios import DRIFT_AFTER_RUN_S, STAND_S, make_scenario  # noqa: E402
 from pi_app.validation.stride_scoring import match_strides  # noqa: E402
 
 
@@ -43,14 +46,15 @@ def false_alarms(path: Path) -> dict:
             "detail": [(round(e["t_start_s"]), e["metric"], e["strides"]) for e in episodes]}
 
 
-def latency(path: Path) -> dict:
+def latency(path: Path, seed: int) -> dict:
+    scripted = make_scenario("drift", seed=seed).truth.scripted_rel_phase_deg
     result = analyze_recording(path, chunk_s=0.5)
     truth = read_strides_csv(path.with_name(path.name[:-4] + ".strides.csv"))
     pairs = dict((j, i) for i, j in match_strides([s.t_start_s for s in truth],
                                                   [s.t_start_s for s in result.strides]))
     drift_start_s = STAND_S + DRIFT_AFTER_RUN_S
     detector = DriftDetector()
-    first_out = for_good = flag = None
+    first_out = for_good = flag = crossing = None
     early = 0
     for j, stride in enumerate(result.strides):
         band = detector.baseline.get("rel_phase")
@@ -60,12 +64,23 @@ def latency(path: Path) -> dict:
             continue
         dev = (truth[pairs[j]].rel_phase_deg - band.center + 180.0) % 360.0 - 180.0
         out = abs(dev) > band.half_width
+        mid_s = 0.5 * (stride.t_start_s + stride.t_end_s)
+        if crossing is None and abs((scripted(mid_s) - band.center + 180.0) % 360.0
+                                    - 180.0) > band.half_width:
+            crossing = j
         first_out = j if out and first_out is None else first_out
         for_good = (j if for_good is None else for_good) if out else None
         flag = j if verdict.drift and flag is None else flag
     return {"flagged_before_change_strides": early,
-            "from_first_out": None if flag is None else flag - first_out,
-            "from_out_for_good": None if flag is None else flag - for_good}
+            "from_scripted_crossing": _strides_between(crossing, flag),
+            "from_first_out": _strides_between(first_out, flag),
+            "from_out_for_good": _strides_between(for_good, flag)}
+
+
+def _strides_between(reference: int | None, flag: int | None) -> int | None:
+    """flag - reference in strides; None when either never happened (e.g. the true rel phase
+    came back into the band at the very end, so it never left it for good)."""
+    return None if reference is None or flag is None else flag - reference
 
 
 def run() -> int:
@@ -85,7 +100,8 @@ def run() -> int:
                 total_min += r["minutes_running"]
         out["false_alarms_per_10_min"] = round(10.0 * total_ep / total_min, 2)
         for seed in args.seeds:
-            out["drift_latency"][str(seed)] = latency(record(directory, "drift", seed, 240.0))
+            out["drift_latency"][str(seed)] = latency(record(directory, "drift", seed, 240.0),
+                                                          seed)
     print(json.dumps(out, indent=1))
     return 0
 

@@ -15,7 +15,7 @@ from pi_app.analysis.drift import DriftDetector
 from pi_app.cli import main
 from pi_app.offline import analyze_recording, drift_episodes
 from pi_app.recording.csv_reader import read_steps_csv, read_strides_csv
-from pi_app.sim.scenarios import DRIFT_AFTER_RUN_S, STAND_S
+from pi_app.sim.scenarios import DRIFT_AFTER_RUN_S, STAND_S, make_scenario
 from pi_app.validation.step_scoring import score_steps
 from pi_app.validation.stride_scoring import match_strides, score_strides
 
@@ -100,7 +100,8 @@ def test_drift_flagged_after_the_change_within_3_strides_of_leaving_the_band(run
     truth = run.truth_strides
     pairs = dict((j, i) for i, j in match_strides([s.t_start_s for s in truth],
                                                   [s.t_start_s for s in run.analysis.strides]))
-    first_flag = first_out = leave_for_good = None
+    scripted = make_scenario("drift", seed=0).truth.scripted_rel_phase_deg
+    first_flag = first_out = leave_for_good = crossing = None
     for j, stride in enumerate(run.analysis.strides):
         band = detector.baseline.get("rel_phase")
         verdict = detector.update(stride)
@@ -108,6 +109,9 @@ def test_drift_flagged_after_the_change_within_3_strides_of_leaving_the_band(run
         if stride.t_start_s < drift_start_s:
             assert not verdict.drift, stride          # never before the true change
             continue
+        mid_s = 0.5 * (stride.t_start_s + stride.t_end_s)
+        if crossing is None and abs(_wrap180(scripted(mid_s) - band.center)) > band.half_width:
+            crossing = j
         i = pairs[j]
         out = abs(_wrap180(truth[i].rel_phase_deg - band.center)) > band.half_width
         if out and first_out is None:
@@ -123,6 +127,9 @@ def test_drift_flagged_after_the_change_within_3_strides_of_leaving_the_band(run
     # ramp (seed 0: 2 strides in, 8 strides before the flag), so the goal is judged from the
     # stride after which the true rel phase stays outside the band.
     assert abs(first_flag - leave_for_good) <= 3, (first_out, leave_for_good, first_flag)
+    # And from the scripted change itself (no jitter) crossing the band edge: 3 strides here
+    # (bench/drift_false_alarms.py: 3, 0, 2, -2, -2 strides for seeds 0-4).
+    assert crossing is not None and abs(first_flag - crossing) <= 3, (crossing, first_flag)
     episodes = drift_episodes(run.analysis)
     assert len(episodes) == 1 and episodes[0]["t_start_s"] > drift_start_s
     assert episodes[0]["metric"] == "rel_phase"

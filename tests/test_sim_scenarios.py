@@ -132,6 +132,22 @@ def test_drift_changes_relative_phase_after_drift_start_only():
     assert 25 <= n_during <= 32
 
 
+def test_scripted_relative_phase_is_the_truth_without_its_jitter():
+    world = make_scenario("drift", seed=3)
+    t_drift = world.truth.events_of("drift_start")[0][0]
+    t_end = world.truth.events_of("drift_end")[0][0]
+    runner = world.runner
+    assert world.truth.scripted_rel_phase_deg(t_drift - 10.0) == pytest.approx(
+        (runner.thorax_phase_deg - runner.pelvis_phase_deg) % 360.0)
+    assert _circ_diff_deg(world.truth.scripted_rel_phase_deg(t_end + 5.0), 0.0) < 1e-6
+    # Stride by stride through the ramp, the truth scatters about the scripted value (per-
+    # stride jitter and a slow wander; the same 6 deg as the baseline check above).
+    strides = world.truth.strides_between(t_drift - 30.0, t_end + 30.0)
+    diffs = [((m.rel_phase_deg - world.truth.scripted_rel_phase_deg(
+        0.5 * (m.t_start_s + m.t_end_s))) + 180.0) % 360.0 - 180.0 for m in strides]
+    assert abs(np.mean(diffs)) < 6.0 and np.max(np.abs(diffs)) < 30.0
+
+
 def test_cadence_change_scenario():
     world = make_scenario("cadence-change", seed=0)
     (t_change, kind, detail), = world.truth.events_of("cadence_change")

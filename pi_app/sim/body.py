@@ -356,6 +356,13 @@ class SegmentMotion:
             doff = doff + ramp.delta_deg * DEG * dw / ramp.n_strides
         return off, doff
 
+    def scripted_phase_deg(self, t_s: float) -> float:
+        """The segment's stride-frequency phase (deg, [0, 360)) at t_s as scripted: its set
+        phase plus any phase ramp, without the natural stride-to-stride jitter and wander."""
+        s = np.array([self.gait.stride_phase_at(float(t_s))])
+        ramp_rad, _ = self._ramp_phase(s)
+        return float((self.phase_deg + ramp_rad[0] / DEG) % 360.0)
+
     def angles(self, t_s: np.ndarray, gs: GaitState | None = None) -> dict[str, np.ndarray]:
         """Euler angles (rad) theta, tilt, roll and their time derivatives (rad/s) as arrays
         'theta', 'dtheta', 'tilt', 'dtilt', 'roll', 'droll'."""

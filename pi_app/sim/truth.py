@@ -49,6 +49,13 @@ class Truth:
         return [Step(float(t), "R" if i % 2 == 0 else "L") for t, i in zip(times, idx)]
 
     # -- strides -----------------------------------------------------------------------------
+    def scripted_rel_phase_deg(self, t_s: float) -> float:
+        """Thorax minus pelvis phase (deg, [0, 360)) at t_s as the scenario scripts it, without
+        the runner's natural stride-to-stride jitter: what "the true change" means when a drift
+        is judged against the band."""
+        return (self.segments["thorax"].scripted_phase_deg(t_s)
+                - self.segments["pelvis"].scripted_phase_deg(t_s)) % 360.0
+
     def _drift_start_s(self) -> float:
         starts = [t for t, kind, _ in self.events if kind == "drift_start"]
         return min(starts) if starts else math.inf
