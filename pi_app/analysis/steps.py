@@ -180,7 +180,7 @@ class StepDetector:
 
     def _scan(self, final: bool) -> list[float]:
         """Examine peak candidates whose look-ahead is complete (all of them when final)."""
-        v, t, hw, r = self._v, self._t, self._hw, self._r
+        v, hw, r = self._v, self._hw, self._r
         n = v.size
         if n < 2 * hw + 2:
             return []
@@ -216,7 +216,7 @@ class StepDetector:
 
     def _onset(self, i: int, peak_g: float) -> float | None:
         """Contact time before the stance peak at buffer index i, or None if no flight valley."""
-        v, t = self._v, self._t
+        v = self._v
         lo = max(0, i - self._w, self._last_peak_i + 1)
         if i - lo < 2:
             return None

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 
-from pi_app import __version__
 from pi_app.clock import ManualClock, WallClock
 from pi_app.errors import ConfigError
 from pi_app.frames import FrameChunk

@@ -18,7 +18,7 @@ import numpy as np
 
 from pi_app.errors import PiAppError
 from pi_app.offline import RecordingAnalysis, analyze_recording
-from pi_app.validation.datasets import ValidationCase, discover, read_cadence_csv
+from pi_app.validation.datasets import ValidationCase, discover
 from pi_app.validation.step_scoring import score_steps, window_cadence_spm
 from pi_app.validation.stride_scoring import SCORED_METRICS, score_strides
 

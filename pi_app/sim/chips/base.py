@@ -11,7 +11,6 @@ from typing import Protocol
 
 import numpy as np
 
-from pi_app.clock import Clock
 
 
 class MotionSource(Protocol):
