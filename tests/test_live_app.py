@@ -7,7 +7,6 @@ The Analyzer's results do not depend on chunking, so the long runs analyse every
 one-drain chunking (cue times move by < 120 ms, latencies are measured in the demo test).
 """
 
-import json
 import os
 import signal
 import subprocess
@@ -20,9 +19,10 @@ import pytest
 from pi_app.analysis.drift import DriftDetector
 from pi_app.clock import ManualClock, ScaledClock
 from pi_app.config import Config
-from pi_app.live.app import (Heartbeats, LiveApp, LiveSession, make_cue_engine, open_session,
-                             run_stepped)
 from pi_app.live.events import EventLog, read_events
+from pi_app.live.session import run_stepped
+from pi_app.live.threads import LiveApp
+from pi_app.live.wiring import make_cue_engine, open_session
 from pi_app.live.snapshot import CoachCommand
 from pi_app.sim import open_simulated_bus
 from pi_app.sim.scenarios import STAND_S

@@ -13,8 +13,9 @@ import pytest
 
 from pi_app.clock import ManualClock, ScaledClock
 from pi_app.config import Config
-from pi_app.live.app import (ServiceReporter, make_cue_engine, open_session, run_stepped,
-                             status_text)
+from pi_app.live.service_status import ServiceReporter, status_text
+from pi_app.live.session import run_stepped
+from pi_app.live.wiring import make_cue_engine, open_session
 from pi_app.service import ServiceNotifier
 from pi_app.sim import open_simulated_bus
 from pi_app.store import SessionStore

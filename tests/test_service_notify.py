@@ -97,7 +97,7 @@ def test_notifier_messages(listener):
 
 
 class Beats:
-    """Heartbeats like pi_app.live.app.Heartbeats: last(name) -> clock s or None."""
+    """Heartbeats like pi_app.live.session.Heartbeats: last(name) -> clock s or None."""
 
     def __init__(self):
         self.t: dict[str, float | None] = {"sensors": None, "analysis": None}
@@ -169,7 +169,7 @@ def test_threads_that_never_beat_get_a_grace_period_then_block_pings():
 
 
 def test_works_with_the_live_apps_heartbeats(listener):
-    from pi_app.live.app import Heartbeats
+    from pi_app.live.session import Heartbeats
     sock, value = listener
     clock = ManualClock()
     hb = Heartbeats()

@@ -87,8 +87,10 @@ def _open_ui(cfg, headless: bool):
 def run(args) -> int:
     from pi_app.acquisition.sensor_thread import SensorThread
     from pi_app.config import load_config
-    from pi_app.live.app import (LiveApp, StridePrinter, make_cue_engine, open_session,
-                                  run_stepped, start_recorder, stop_recorder)
+    from pi_app.live.printer import StridePrinter
+    from pi_app.live.session import run_stepped
+    from pi_app.live.threads import LiveApp
+    from pi_app.live.wiring import make_cue_engine, open_session, start_recorder, stop_recorder
     from pi_app.live.events import EventLog
     from pi_app.sim import open_simulated_bus
 

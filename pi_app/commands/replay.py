@@ -151,7 +151,7 @@ def replay_live(store: SessionStore, session_id: int, ui, *, speed: float = 1.0,
     of `clock` time; speed as in `replay_session`. Stops early when the coach quits.
     Returns the LiveSession."""
     from pi_app.analysis.pipeline import Analyzer
-    from pi_app.live.app import LiveSession
+    from pi_app.live.session import LiveSession
     summary = store.summary(session_id)
     if not summary.n_samples or not summary.rate_hz:
         raise PiAppError(f"session {session_id} has no stored raw samples to replay.")

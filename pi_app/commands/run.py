@@ -132,8 +132,10 @@ def run_live(cfg, clock, bus, *, ui=None, notifier=None, calibration=None,
     it goes through `notifier` (READY once both IMUs answer and the display is up, STATUS,
     watchdog pings from this loop, STOPPING). Closes `ui`; returns a summary dict."""
     from pi_app.acquisition.sensor_thread import SensorThread
-    from pi_app.live.app import (LiveApp, ServiceReporter, StridePrinter, make_cue_engine,
-                                 open_session, start_recorder, stop_recorder)
+    from pi_app.live.printer import StridePrinter
+    from pi_app.live.service_status import ServiceReporter
+    from pi_app.live.threads import LiveApp
+    from pi_app.live.wiring import make_cue_engine, open_session, start_recorder, stop_recorder
     from pi_app.live.events import EventLog
     from pi_app.service import ServiceNotifier
 

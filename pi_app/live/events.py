@@ -10,7 +10,7 @@ Every line has "type" and "t_s" (sample-clock seconds, the time base of the sens
     {"type": "fault", "t_s": 45.01, "kind": "sensor_lost", "detail": "thorax ..."}
     {"type": "info", ...}   (session start / stop, summaries)
 
-`EventLog` is a session hook (see pi_app.live.app.SessionHook): give it to the app and it
+`EventLog` is a session hook (see pi_app.live.session.SessionHook): give it to the app and it
 writes what the analysis thread reports. Lines are flushed as written, so a crash keeps them.
 """
 

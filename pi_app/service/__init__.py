@@ -58,7 +58,7 @@ class ServiceNotifier:
         return self._send("STATUS=" + _one_line(text))
 
     def watchdog_tick(self, heartbeats, now_s: float | None = None) -> tuple[str, ...]:
-        """Call every main-loop iteration. heartbeats: `pi_app.live.app.Heartbeats` or a
+        """Call every main-loop iteration. heartbeats: `pi_app.live.session.Heartbeats` or a
         mapping name -> last beat (clock s, None = not yet). Pings WATCHDOG=1 when due and
         the sensor and analysis heartbeats are fresh; returns the stale thread names."""
         return self.watchdog.tick(heartbeats, self.clock.now_s() if now_s is None else now_s)

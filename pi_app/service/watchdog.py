@@ -15,7 +15,7 @@ from typing import Callable, Mapping
 # 10-20 ms and the analysis thread every ~50 ms, so 5 s is far past any scheduling hiccup
 # (the dashboard already shows a thread as stalled after 1 s) yet well inside WatchdogSec.
 DEFAULT_STALE_AFTER_S = 5.0
-#: The threads the live app must keep alive (pi_app.live.app.Heartbeats names).
+#: The threads the live app must keep alive (pi_app.live.session.Heartbeats names).
 DEFAULT_REQUIRED = ("sensors", "analysis")
 
 

@@ -29,7 +29,8 @@ _DROPOUT_FAULT_S = 47.0
 def _run_scenario(scenario: str, times_s: Mapping[str, float], seed: int) -> dict:
     from pi_app.clock import ManualClock
     from pi_app.config import load_config
-    from pi_app.live.app import make_cue_engine, open_session, run_stepped
+    from pi_app.live.session import run_stepped
+    from pi_app.live.wiring import make_cue_engine, open_session
     from pi_app.sim import open_simulated_bus
 
     cfg = load_config(None)

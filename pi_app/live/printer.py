@@ -1,0 +1,53 @@
+"""Headless output of the live app: one line per stride, per cue and per fault."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+
+class StridePrinter:
+    """A session hook for headless runs: one line per stride, per cue and per fault. Times are
+    printed in seconds since `t0_s` (the session's start on the sample clock)."""
+
+    def __init__(self, write: Callable[[str], None] = print, t0_s: float = 0.0):
+        self.write = write
+        self.t0_s = float(t0_s)
+
+    def on_chunk(self, chunk) -> None:
+        pass
+
+    def on_update(self, update) -> None:
+        for s, v in zip(update.strides, update.verdicts):
+            def deg(x):
+                return "   -" if x is None else f"{x:4.0f}"
+            state = v.state
+            if v.state == "building_baseline":
+                state = f"building baseline {v.progress * 100:3.0f}%"
+            elif v.state == "drifting":
+                state = f"DRIFTING {v.metric} ({v.direction})"
+            flags = f"  [{','.join(sorted(s.quality))}]" if s.quality else ""
+            self.write(f"t={s.t_end_s - self.t0_s:8.2f} s  stride {s.index:4d}  cadence "
+                       f"{s.cadence_spm:5.1f} spm  rel {deg(s.rel_phase_deg)}°  pelvis "
+                       f"{deg(s.pelvis_phase_deg)}°  thorax {deg(s.thorax_phase_deg)}°  "
+                       f"{state}{flags}")
+
+    def on_cue(self, cue) -> None:
+        what = "CUE" if cue.played else "cue withheld"
+        latency = "" if cue.latency_ms is None else f", latency {cue.latency_ms:.1f} ms"
+        reason = f" ({cue.reason})" if cue.reason else ""
+        self.write(f"t={cue.t_s - self.t0_s:8.2f} s  {what}: {cue.kind}, "
+                   f"intensity {cue.intensity:.2f}"
+                   f"{latency}{reason}")
+
+    def on_event(self, kind, detail) -> None:
+        if kind in ("start", "stop"):
+            return
+        if isinstance(detail, dict):
+            t = detail.get("t_s")
+            text = detail.get("detail") or ", ".join(f"{k}={v}" for k, v in detail.items()
+                                                     if k != "t_s")
+        else:
+            t, text = None, str(detail)
+        stamp = "t=       - s" if t is None else f"t={t - self.t0_s:8.2f} s"
+        self.write(f"{stamp}  {kind.replace('_', ' ')}: {text}")
+
