@@ -5,18 +5,8 @@ import pytest
 
 from pi_app.analysis.steps import CadenceTracker, StepDetector, StepRhythm
 from pi_app.analysis.vertical import VerticalEstimator
+from pi_app.sim.body import random_rotation
 from pi_app.validation.step_scoring import match_steps, window_cadence_spm
-
-
-def random_rotation(rng):
-    q = rng.normal(size=4)
-    q /= np.linalg.norm(q)
-    w, x, y, z = q
-    return np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-    ])
 
 
 def running(rate_hz, cadence_spm, duration_s, rng, t0_s=0.0, contact_s=0.22):
