@@ -44,7 +44,10 @@ def accuracy_markdown(scores, table: str) -> str:
         "step timing says nothing about real-world timing: judge timing on hamner2013 and "
         "alcantara2021. Drift detection (flag latency after a scripted change, false alarms "
         "per 10 minutes of steady running) is measured by `python bench/drift_false_alarms.py`; "
-        "analysis speed on a 10-minute 2 × 1 kHz recording by `python bench/analyze_speed.py`.\n")
+        "analysis speed on a 10-minute 2 × 1 kHz recording by `python bench/analyze_speed.py`; "
+        "accuracy on transformed copies of the data (other sample rates, mountings, "
+        "pelvis-only, accelerometer-only, noise, gaps, a standing start) by "
+        "`python bench/robustness_sweep.py ../shared/data`.\n")
     parts.append(
         "Segment phases depend on the strike times (a 7 ms strike error shifts a 0.75 s "
         "stride's phase by 3.4°); the relative phase does not, since both segments share the "
