@@ -6,6 +6,7 @@ recording run through the live Analyzer into the store by a SessionRecorder, the
 import json
 import sqlite3
 
+import numpy as np
 import pytest
 
 from pi_app.cli import main
@@ -129,3 +130,12 @@ def test_readers_work_while_a_recorder_writes(state, tmp_path):
     assert [s.status for s in ro.list_sessions()] == ["ended"]
     with pytest.raises(sqlite3.OperationalError):
         ro.conn.execute("INSERT INTO events VALUES (1, 0, NULL, 'x', '')")
+
+
+def test_relative_phase_axis_keeps_every_stride_in_view():
+    from pi_app.store.report import phase_axis_limits_deg
+    center = 291.0
+    assert phase_axis_limits_deg(np.array([280.0, 300.0, np.nan]), center) == (201.0, 381.0)
+    # A drift 150 deg away (a band at 291, strides near 81 unwrapped to 441) stays visible.
+    lo, hi = phase_axis_limits_deg(np.array([290.0, 441.0]), center)
+    assert lo <= 290.0 and hi >= 441.0 and hi - lo <= 360.0

@@ -27,6 +27,15 @@ def _wrap_near(values: np.ndarray, center: float) -> np.ndarray:
     return center + (values - center + 180.0) % 360.0 - 180.0
 
 
+def phase_axis_limits_deg(y_deg: np.ndarray, center_deg: float) -> tuple[float, float]:
+    """y-limits (deg) for angles unwrapped around `center_deg`: +-90 deg, widened (up to the
+    +-180 the unwrapping allows) so that no stride falls off the plot."""
+    finite = y_deg[np.isfinite(y_deg)]
+    reach = float(np.max(np.abs(finite - center_deg))) + 10.0 if finite.size else 0.0
+    half = min(180.0, max(90.0, reach))
+    return center_deg - half, center_deg + half
+
+
 def _circ_mean_sd(values) -> tuple[float | None, float | None]:
     """Circular mean and SD (deg) of the finite values, (None, None) if there are none."""
     finite = [v for v in values if v is not None and math.isfinite(v)]
@@ -116,6 +125,7 @@ def write_report(store: SessionStore, session_id: int, path: str | Path,
     matplotlib.use("Agg")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, MultipleLocator
 
     def tick(x):
         if progress is not None:
@@ -203,7 +213,12 @@ def write_report(store: SessionStore, session_id: int, path: str | Path,
         a.plot(t_min[drift], y[drift], ".", color=_RED, ms=4.5, label="drifting stride")
         a.plot(t_min[~good], y[~good], "x", color=_GREY, ms=3, label="flagged stride")
         a.axhline(ref, color=_GREY, lw=0.6, ls="--")
-        a.set_ylim(ref - 90, ref + 90)
+        lo, hi = phase_axis_limits_deg(y, ref)
+        a.set_ylim(lo, hi)
+        # Unwrapped around the band so a band through 0/360 stays whole; ticks at multiples of
+        # 45 deg read 0-360 (so 360 shows as 0, where in-phase rotation is).
+        a.yaxis.set_major_locator(MultipleLocator(45.0 if hi - lo <= 240.0 else 90.0))
+        a.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v % 360.0:.0f}"))
         a.legend(loc="lower right", fontsize=7, ncol=4, framealpha=0.8)
     else:
         a.text(0.5, 0.5, "no relative phase (needs both gyroscopes)", ha="center",
