@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "validate",
     "run",
     "demo",
+    "cues",
     "sessions",
     "export",
     "report",
