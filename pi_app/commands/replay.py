@@ -88,23 +88,38 @@ class ReplayCues:
         self.policy.muted = bool(muted)
 
 
-def replay_cues(summary: SessionSummary) -> ReplayCues:
-    """The cue policy of the session's stored config (the defaults when it stored none or
+def stored_config(summary: SessionSummary):
+    """The config the session was recorded with (the defaults when it stored none, or when
     it cannot be read any more, with a note on stderr)."""
     from pi_app.config import Config, load_config
-    from pi_app.live.wiring import cue_policy
-    cfg = Config()
     text = summary.config_text.strip()
-    if text:
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "config.toml"
-            path.write_text(text, encoding="utf-8")
-            try:
-                cfg = load_config(path)
-            except PiAppError as err:
-                print(f"pi-app: the session's stored config is not usable ({err}); deciding "
-                      "cues with the default policy.", file=sys.stderr)
+    if not text:
+        return Config()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "config.toml"
+        path.write_text(text, encoding="utf-8")
+        try:
+            return load_config(path)
+        except PiAppError as err:
+            print(f"pi-app: the session's stored config is not usable ({err}); replaying "
+                  "with the defaults.", file=sys.stderr)
+            return Config()
+
+
+def replay_cues(cfg) -> ReplayCues:
+    """Cue decisions by the [cues] policy of `cfg` (the session's stored config)."""
+    from pi_app.live.wiring import cue_policy
     return ReplayCues(cue_policy(cfg.cues))
+
+
+def replay_analyzer(summary: SessionSummary, cfg):
+    """A fresh live `Analyzer` for the session, with its calibration and the drift detector
+    of its stored [baseline] config (so verdicts and cues are those it had live)."""
+    from pi_app.analysis.drift import DriftDetector
+    from pi_app.analysis.pipeline import Analyzer
+    return Analyzer(summary.rate_hz, gyro_segments=summary.gyro_segments,
+                    calibration=_calibration(summary),
+                    drift=DriftDetector(**cfg.baseline.drift_detector_kwargs()))
 
 
 #: Why R does nothing during a replay (shown when the coach presses it).
@@ -133,12 +148,10 @@ def replay_session(store: SessionStore, session_id: int, *, speed: float = 0.0,
     """Run the session's samples through a fresh live `Analyzer`; `on_update(update)` gets
     every AnalysisUpdate. speed > 0 paces the feed at that many times real time on `clock`
     (default wall clock). Returns (analyzer, strides replayed)."""
-    from pi_app.analysis.pipeline import Analyzer
     summary = store.summary(session_id)
     if not summary.n_samples or not summary.rate_hz:
         raise PiAppError(f"session {session_id} has no stored raw samples to replay.")
-    analyzer = Analyzer(summary.rate_hz, gyro_segments=summary.gyro_segments,
-                        calibration=_calibration(summary))
+    analyzer = replay_analyzer(summary, stored_config(summary))
     clock = clock if clock is not None else WallClock()
     start_wall_s = clock.now_s()
     n_strides = 0
@@ -192,16 +205,15 @@ def replay_live(store: SessionStore, session_id: int, ui, *, speed: float = 1.0,
     and draw it on `ui` (`draw(snapshot)`, `poll_commands()`) at most `fps` times a second
     of `clock` time; speed as in `replay_session`. Stops early when the coach quits.
     Returns the LiveSession."""
-    from pi_app.analysis.pipeline import Analyzer
     from pi_app.live.session import LiveSession
+    from pi_app.live.snapshot import ReplayInfo
     summary = store.summary(session_id)
     if not summary.n_samples or not summary.rate_hz:
         raise PiAppError(f"session {session_id} has no stored raw samples to replay.")
     clock = clock if clock is not None else WallClock()
-    analyzer = Analyzer(summary.rate_hz, gyro_segments=summary.gyro_segments,
-                        calibration=_calibration(summary))
-    from pi_app.live.snapshot import ReplayInfo
-    session = LiveSession(StoredReader(clock), clock, analyzer, replay_cues(summary),
+    cfg = stored_config(summary)
+    session = LiveSession(StoredReader(clock), clock, replay_analyzer(summary, cfg),
+                          replay_cues(cfg), drift_kwargs=cfg.baseline.drift_detector_kwargs(),
                           simulated=summary.simulated, scenario=summary.scenario,
                           calibration_text=f"replay of session {session_id}"
                           + (" (calibrated)" if summary.calibration_text.strip() else ""))
@@ -271,7 +283,7 @@ def run(args) -> int:
             return 0
 
         from pi_app.live.printer import StridePrinter
-        cues = replay_cues(stored)
+        cues = replay_cues(stored_config(stored))
         printer = StridePrinter(lambda line: print(line, flush=True))
 
         def show(update):
