@@ -129,6 +129,20 @@ def test_pacer_holds_virtual_time_to_the_asked_speed():
         slow.wait(i * DRAIN_S)
         slow.wall.advance(0.010)
     assert slow.achieved_speed == pytest.approx(1.5, rel=0.02) and slow.waited_s == 0.0
+    # A hiccup (the CPU away for 1 s) is not caught up in a burst: the virtual clock never
+    # runs faster than asked, so sounds timed on it never come in a rush.
+    wall = ManualClock()
+    pacer = Pacer(2.0, wall)
+    virtual_s = 0.0
+    pacer.wait(virtual_s)
+    wall.advance(1.0)
+    hiccup_end_s = wall.now_s()
+    while virtual_s < 10.0:
+        virtual_s += DRAIN_S
+        pacer.wait(virtual_s)
+        wall.advance(0.001)
+    assert (virtual_s - DRAIN_S) / (wall.now_s() - hiccup_end_s) <= 2.0 * 1.03
+    assert pacer.lost_s == pytest.approx(1.0, abs=0.01)
     unpaced = Pacer(None, ManualClock())
     unpaced.wait(0.0)
     unpaced.wait(100.0)
