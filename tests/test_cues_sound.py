@@ -116,3 +116,16 @@ def test_demo_faster_than_real_time_is_silent_and_says_why(capsys):
     assert main(["demo", "--headless", "--speed", "50", "--seconds", "1", "--no-record"]) == 0
     err = capsys.readouterr().err
     assert "sound off at --speed 50" in err
+
+
+@pytest.mark.skipif(Path("/dev/snd").exists(), reason="this machine has a sound card")
+def test_no_sound_card_is_one_sentence_without_alsa_noise(tmp_path):
+    """Real SDL on a machine with no card: its ALSA driver fails and libasound prints ten
+    lines of its own on stderr; the user sees one sentence naming the driver and the fix."""
+    env = dict(os.environ, PYTHONPATH=str(REPO), SDL_AUDIODRIVER="alsa")
+    proc = subprocess.run([sys.executable, "-m", "pi_app", "cues", "--play", "metronome"],
+                          env=env, cwd=str(REPO), capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "ALSA" in lines[0] and "connect headphones" in lines[0]
+    assert "ALSA lib" not in proc.stderr and "Traceback" not in proc.stderr
