@@ -34,13 +34,14 @@ def test_present_devices_cost_no_wait(tmp_path):
     assert wait.waited_s == 0.0 and clock.now_s() == 0.0
 
 
-def test_run_waits_for_i2c_and_for_drm_only_when_kms_is_asked_for(monkeypatch):
+def test_service_run_waits_for_i2c_and_for_drm_only_when_kms_is_asked_for(monkeypatch):
     from conftest import real_kmsdrm_name
     from pi_app.commands import run
     from pi_app.config import load_config
 
     class Status:
-        def __init__(self):
+        def __init__(self, enabled=True):
+            self.enabled = enabled            # NOTIFY_SOCKET set: started by systemd
             self.lines = []
 
         def status(self, text):
@@ -55,3 +56,5 @@ def test_run_waits_for_i2c_and_for_drm_only_when_kms_is_asked_for(monkeypatch):
     assert seen.pop("p") == [f"/dev/i2c-{cfg.sensors.bus}", "/dev/dri/card*"]
     run._wait_for_devices(cfg, True, ManualClock(), Status())      # --headless
     assert seen.pop("p") == [f"/dev/i2c-{cfg.sensors.bus}"]
+    run._wait_for_devices(cfg, False, ManualClock(), Status(enabled=False))  # by hand: no wait
+    assert "p" not in seen

@@ -84,7 +84,7 @@ def test_demo_and_run_on_a_stale_display(monkeypatch):
     cfg = load_config(None)
     try:
         ui, why = demo._open_ui(cfg, headless=False)
-        assert ui is None and "invisible 'offscreen'" in why and why.endswith("Running headless.")
+        assert ui is None and "invisible 'offscreen'" in why and why.endswith("; running headless")
         with pytest.raises(DisplayError, match="DISPLAY=:99 names no reachable display"):
             run._open_display(cfg, headless=False)
     finally:

@@ -80,7 +80,7 @@ def _open_ui(cfg, headless: bool):
     try:
         return open_live_ui(cfg.display, simulated=True, fullscreen=False), None
     except PiAppError as err:
-        return None, f"{err} Running headless."
+        return None, f"{str(err).rstrip('.')}; running headless"
 
 
 def run(args) -> int:

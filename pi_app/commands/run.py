@@ -96,8 +96,11 @@ def _open_display(cfg, headless: bool):
 
 
 def _wait_for_devices(cfg, headless: bool, clock, notifier) -> None:
-    """At boot udev may not have created the I2C and DRM nodes yet: wait for them (bounded)
-    instead of failing and burning the service's restart limit."""
+    """At boot udev may not have created the I2C and DRM nodes yet: under systemd, wait for
+    them (bounded) instead of failing and burning the service's restart limit. Started by
+    hand, a missing device is reported at once."""
+    if not notifier.enabled:
+        return
     from pi_app.service.devices import DeviceWait, live_devices
     from pi_app.ui.display import KMSDRM, same_driver
     want_drm = (not headless and cfg.display.enabled
