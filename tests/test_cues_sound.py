@@ -37,6 +37,7 @@ def assert_is_pattern(tones, kind, tol_ms=3.0):
         assert tone.freq_hz == pytest.approx(seg.freq_hz, rel=0.01)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["counter_rotation_lost", "thorax_early"])
 def test_cues_play_writes_the_pattern_to_the_sound_device(tmp_path, kind):
     raw = tmp_path / "out.raw"

@@ -46,6 +46,7 @@ def quick(tmp_path_factory):
     return root, read_events(events)
 
 
+@pytest.mark.slow
 def test_quick_drift_cues_within_two_minutes_and_not_before_the_drift(quick):
     _, records = quick
     cues = [r for r in records if r["type"] == "cue" and r["played"]]
@@ -55,6 +56,7 @@ def test_quick_drift_cues_within_two_minutes_and_not_before_the_drift(quick):
     assert cues[0]["kind"] == "counter_rotation_lost"
 
 
+@pytest.mark.slow
 def test_the_demo_session_is_listed_by_sessions(quick, capsys):
     root, records = quick
     capsys.readouterr()
@@ -65,6 +67,7 @@ def test_the_demo_session_is_listed_by_sessions(quick, capsys):
     assert listed[0]["cues_played"] == played
 
 
+@pytest.mark.slow
 def test_replay_headless_prints_the_cue_decisions_the_session_had_live(quick, capsys):
     root, records = quick
     capsys.readouterr()
@@ -77,6 +80,7 @@ def test_replay_headless_prints_the_cue_decisions_the_session_had_live(quick, ca
     assert all("counter_rotation_lost" in line for line in replayed)
 
 
+@pytest.mark.slow
 def test_replay_is_shown_as_a_replay_and_never_records(quick):
     root, _ = quick
 
@@ -175,6 +179,7 @@ def test_no_needle_while_the_runner_stands_still():
     assert snap.needle_deg is None and snap.needle_note == "not running"
 
 
+@pytest.mark.slow
 def test_needle_while_running_and_none_while_the_thorax_sensor_is_missing():
     session, clock = _session("dropout")
     run_stepped(session, clock, STAND_S + 30.0, DRAIN_S, analysis_every=8)
