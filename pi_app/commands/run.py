@@ -168,7 +168,9 @@ def run_live(cfg, clock, bus, *, ui=None, notifier=None, calibration=None,
         session, reader = open_session(cfg, clock, bus, cue_engine=engine, hooks=hooks,
                                        calibration=calibration, simulated=simulated,
                                        calibration_text=calibration_text, warnings=warnings)
-        if record is not None:
+        if record is None:
+            session.recording_off_reason = "pi-app run was started with --no-record"
+        else:
             recorder = start_recorder(session, **record)
             if recorder.warning:
                 print(f"pi-app: {recorder.warning}", file=sys.stderr)
