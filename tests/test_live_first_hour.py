@@ -226,6 +226,9 @@ def test_health_names_the_cable_for_i2c_errors_and_red_for_a_lost_sensor():
     assert v.level == "amber" and "check the cable" in v.reason
     v = judge.update(2.0, True, 1, 1, 5)       # a FIFO reset after a failed read
     assert v.level == "amber" and "I2C error" in v.reason and "check the cable" in v.reason
+    v = judge.update(2.5, True, 1, 1, 6, None, fifo_restarts=1)
+    assert v.level == "amber" and "1 FIFO restart after a failed read" in v.reason
+    assert "check the cable" in v.reason and "CPU" not in v.reason
     v = judge.update(3.0, False, 1, 1, 9, "OSError: [Errno 121] Remote I/O error")
     assert v.level == "red" and "Remote I/O error" in v.reason
 

@@ -425,7 +425,7 @@ class LiveSession:
             judge = self._health_judges.setdefault(role, HealthJudge())
             self._health_verdicts[role] = judge.update(
                 t_s, h["present"], h["overflows"], h["gaps"], h["i2c_errors"],
-                h["last_error"] or None)
+                h["last_error"] or None, h.get("fifo_restarts_after_error", 0))
         if self._errors_unlogged and now_s - self._errors_logged_s >= ERROR_LOG_INTERVAL_S:
             for role, n in self._errors_unlogged.items():
                 self._call("on_event", "i2c_errors",
