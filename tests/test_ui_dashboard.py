@@ -121,6 +121,31 @@ def test_key_legend_lists_every_coach_key_with_current_settings(states):
     assert legend["M"] == "mute" and legend["R"] == "record" and legend["T"] == "metronome off"
 
 
+def test_key_legend_never_offers_recording_that_cannot_happen(states):
+    from pi_app.live.snapshot import ReplayInfo
+    off = dataclasses.replace(states["in_band"],
+                              recording_off_reason="the demo was started with --no-record")
+    assert dict(key_legend(off))["R"] == "rec off"
+    replay = dataclasses.replace(off, replay=ReplayInfo(3, 0.5, 1.0, 100.0))
+    assert "R" not in dict(key_legend(replay))
+
+
+def test_alerts_name_a_sensor_losing_samples_red_first(states):
+    base = states["in_band"]
+    pelvis, thorax = base.sensors
+    s = dataclasses.replace(base, sensors=(
+        dataclasses.replace(pelvis, health="amber", health_reason="samples lost, rising: "
+                            "2 FIFO overflows in 10 s: the sensor thread reads too late"),
+        dataclasses.replace(thorax, health="red", health_reason="samples lost, keep rising: "
+                            "9 gaps in 15 s with 30 I2C errors: check the cable")))
+    alerts = alert_lines(s)
+    assert alerts[0].startswith("thorax sensor: samples lost, keep rising")
+    assert alerts[1].startswith("pelvis sensor: samples lost, rising")
+    # Totals alone (old losses) are no alert.
+    assert alert_lines(dataclasses.replace(base, sensors=(
+        dataclasses.replace(pelvis, overflows=85, gaps=90), thorax))) == []
+
+
 def test_state_changes_the_banner_pixels(states):
     dash = Dashboard((1280, 720))
     a = dash.draw(states["in_band"]).get_at((5, 5))

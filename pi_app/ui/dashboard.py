@@ -110,17 +110,23 @@ def drift_view(s: LiveSnapshot) -> StateView:
 
 
 def alert_lines(s: LiveSnapshot) -> list[str]:
-    """One-line problems, most serious first: missing/failing sensors, stalled threads,
-    then the snapshot's warnings (no audio, recording stopped, ...)."""
+    """One-line problems, most serious first: missing sensors, sensors losing samples (red
+    before amber), sensor errors, stalled threads, then the snapshot's warnings (no audio,
+    recording stopped, ...)."""
     out = []
+    losing = []
     for st in s.sensors:
         where = " ".join(x for x in (st.model or "", f"0x{st.address:02X}"
                                      if st.address is not None else "") if x)
         if not st.present:
             out.append(f"{st.role.upper()} SENSOR MISSING ({where or 'no device'}): check its "
                        "cable; its metrics are paused")
-        elif st.last_error:
-            out.append(f"{st.role} sensor: {st.last_error}")
+            continue
+        if st.health in ("red", "amber") and st.health_reason:
+            losing.append((st.health != "red", f"{st.role} sensor: {st.health_reason}"))
+        if st.last_error:
+            losing.append((True, f"{st.role} sensor: {st.last_error}"))
+    out.extend(text for _, text in sorted(losing, key=lambda x: x[0]))
     if s.stalled_threads:
         out.append(f"STALLED: {', '.join(s.stalled_threads)} thread not responding; display "
                    "may be out of date")
@@ -198,7 +204,12 @@ def key_legend(s: LiveSnapshot) -> list[tuple[str, str]]:
         elif k == "toggle_metronome":
             action = f"metronome {'ON' if s.metronome_on else 'off'}"
         elif k == "toggle_recording":
-            action = "stop rec" if s.recording else "record"
+            if s.replay is not None:
+                continue  # a replay is never recorded again: R is not offered
+            if s.recording_off_reason:
+                action = "rec off"  # the alert line says why when R is pressed
+            else:
+                action = "stop rec" if s.recording else "record"
         elif k == "metronome_target_delta_spm":
             if b.command.value and b.command.value < 0:
                 continue  # "+" and "-" share one legend entry
