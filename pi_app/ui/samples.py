@@ -50,9 +50,10 @@ def base_snapshot(t_s: float = 200.0, rel_phase_deg: float = 290.0, seed: int = 
     cues = tuple(CueEvent(t_s - 60 + 3 * k, "counter_rotation_lost", 0.8, k % 2 == 0,
                           "counter-rotation lost, 3.1 SD" if k % 2 == 0 else "min interval",
                           4.0 if k % 2 == 0 else None) for k in range(8))
+    live_deg = (rel_phase_deg + 3.0 * np.sin(t_s)) % 360
     return LiveSnapshot(
         t_s=t_s, simulated=True, scenario="drift", cadence_spm=2 * 60 * STRIDE_HZ,
-        rel_phase_deg=(rel_phase_deg + 3.0 * np.sin(t_s)) % 360, pelvis_phase_deg=150.0,
+        rel_phase_deg=live_deg, needle_deg=live_deg, pelvis_phase_deg=150.0,
         thorax_phase_deg=(150.0 + rel_phase_deg) % 360, phase_confidence=0.95,
         band_deg=band_deg, band_source="baseline", recent_strides=tuple(strides),
         trace_t_s=tt, trace_pelvis_deg=pelvis, trace_thorax_deg=thorax,
@@ -82,7 +83,8 @@ def state_snapshots(t_s: float = 200.0) -> dict[str, LiveSnapshot]:
         "suppressed": dataclasses.replace(
             base, verdict=DriftVerdict(state="suppressed", progress=1.0, suppressed_for_s=12.0)),
         "sensor_fault": dataclasses.replace(base, sensors=_sensors(thorax_present=False),
-                                            trace_thorax_deg=nan),
+                                            trace_thorax_deg=nan, needle_deg=None,
+                                            needle_note="thorax sensor missing"),
         "stalled_thread": dataclasses.replace(base, stalled_threads=("analysis",)),
         "no_audio": dataclasses.replace(
             base, warnings=("no audio device: cues are silent, buzzer only",), muted=True,
