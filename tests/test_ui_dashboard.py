@@ -9,8 +9,9 @@ import pytest
 
 from pi_app.analysis.drift import DriftVerdict
 from pi_app.live.snapshot import LiveSnapshot
-from pi_app.ui.dashboard import (Dashboard, alert_lines, crossbody_view, drift_view,
-                                 key_legend, turn_rate_dps)
+from pi_app.ui import widgets as W
+from pi_app.ui.dashboard import (Dashboard, alert_lines, clock_text, crossbody_view,
+                                 drift_view, key_legend, live_text, sensor_level, turn_rate_dps)
 from pi_app.ui.samples import base_snapshot, state_snapshots
 
 SIZES = [(1280, 720), (1920, 1080), (1600, 900), (1366, 768)]
@@ -160,3 +161,45 @@ def test_resizes_to_the_target_surface(states):
     assert dash.size == (1920, 1080)
     with pytest.raises(ValueError):
         Dashboard((100, 100))
+
+
+def test_replay_is_drawn_as_a_replay(states):
+    from pi_app.live.snapshot import ReplayInfo
+    base = states["in_band"]
+    s = dataclasses.replace(base, session_start_s=base.t_s - 83.0,
+                            replay=ReplayInfo(7, 0.62, 1.0, 134.0),
+                            recording_off_reason="a replay is not recorded again")
+    assert clock_text(s) == "01:23 / 02:14"
+    assert clock_text(base) == "03:20"
+    dash = Dashboard((1280, 720))
+    surf = dash.draw(s)
+    # The progress bar along the banner's edge: filled to 62 %, the rest dark.
+    r = dash.r_top
+    y = r.bottom - dash.px(9)
+    assert tuple(surf.get_at((int(r.x + 0.55 * r.width), y)))[:3] == W.BUILD
+    assert tuple(surf.get_at((int(r.x + 0.70 * r.width), y)))[:3] == W.BUILD_DARK
+    assert "R" not in dict(dash.labels["keys"])
+    live = Dashboard((1280, 720)).draw(base)
+    assert tuple(live.get_at((int(r.x + 0.70 * r.width), y)))[:3] != W.BUILD_DARK
+
+
+def test_no_needle_when_there_is_nothing_to_show(states):
+    base = states["in_band"]
+    standing = dataclasses.replace(base, needle_deg=None, needle_note="not running",
+                                   cadence_spm=None)
+    assert live_text(standing) == "live — (not running)"
+    assert live_text(states["sensor_fault"]) == "live — (thorax sensor missing)"
+    assert live_text(base) == f"live {base.needle_deg % 360:.0f}°"
+    dash = Dashboard((1280, 720))
+    x, y = dash._dial_pt(base.needle_deg, dash.dial_r * 0.9)
+    assert tuple(Dashboard((1280, 720)).draw(base).get_at((int(x), int(y))))[:3] == W.TEXT
+    assert tuple(dash.draw(standing).get_at((int(x), int(y))))[:3] != W.TEXT
+
+
+def test_sensor_level_follows_health(states):
+    pelvis, thorax = states["in_band"].sensors
+    assert sensor_level(pelvis) == "ok"
+    assert sensor_level(dataclasses.replace(pelvis, health="amber")) == "amber"
+    assert sensor_level(dataclasses.replace(pelvis, health="red")) == "red"
+    assert sensor_level(states["sensor_fault"].sensors[1]) == "red"
+    assert sensor_level(dataclasses.replace(pelvis, last_error="EIO")) == "amber"

@@ -13,7 +13,7 @@ import numpy as np
 
 from pi_app.analysis.drift import DriftVerdict
 from pi_app.analysis.types import StrideMetrics
-from pi_app.live.snapshot import CueEvent, LiveSnapshot, SensorStatus
+from pi_app.live.snapshot import CueEvent, LiveSnapshot, ReplayInfo, SensorStatus
 
 STRIDE_HZ = 1.35
 TRACE_RATE_HZ = 100.0
@@ -63,7 +63,7 @@ def base_snapshot(t_s: float = 200.0, rel_phase_deg: float = 290.0, seed: int = 
 
 def state_snapshots(t_s: float = 200.0) -> dict[str, LiveSnapshot]:
     """One synthetic snapshot per coach-visible state (same keys as screenshots.STATES,
-    plus "warmup" and "no_data")."""
+    plus "warmup", "no_data", "standing", "losing_samples" and "replay")."""
     base = base_snapshot(t_s)
     drifting = base_snapshot(t_s, rel_phase_deg=10.0)
     drifting = dataclasses.replace(drifting, band_deg=base.band_deg, verdict=DriftVerdict(
@@ -86,6 +86,16 @@ def state_snapshots(t_s: float = 200.0) -> dict[str, LiveSnapshot]:
                                             trace_thorax_deg=nan, needle_deg=None,
                                             needle_note="thorax sensor missing"),
         "stalled_thread": dataclasses.replace(base, stalled_threads=("analysis",)),
+        "standing": dataclasses.replace(base, cadence_spm=None, needle_deg=None,
+                                        needle_note="not running"),
+        "losing_samples": dataclasses.replace(base, sensors=(base.sensors[0], dataclasses.replace(
+            base.sensors[1], overflows=85, gaps=90, health="amber",
+            health_reason="samples lost, rising: 3 FIFO overflows in 10 s: the sensor "
+                          "thread reads too late (CPU load?)"))),
+        "replay": dataclasses.replace(
+            base, session_start_s=t_s - 83.0, replay=ReplayInfo(7, 0.62, 1.0, 134.0),
+            recording_off_reason="a replay is not recorded again (the session is already "
+                                 "stored)"),
         "no_audio": dataclasses.replace(
             base, warnings=("no audio device: cues are silent, buzzer only",), muted=True,
             metronome_on=True, metronome_target_spm=166.0, recording=True, cue_mode="faded"),
