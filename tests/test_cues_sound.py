@@ -130,3 +130,11 @@ def test_no_sound_card_is_one_sentence_without_alsa_noise(tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "ALSA" in lines[0] and "connect headphones" in lines[0]
     assert "ALSA lib" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_demo_on_sdl_dummy_audio_does_not_claim_sound(capsys):
+    """SDL's dummy driver (the tests' default) opens without any device: the demo says it
+    plays nothing instead of claiming sound."""
+    assert main(["demo", "--headless", "--seconds", "0.3", "--no-record"]) == 0
+    line = next(x for x in capsys.readouterr().err.splitlines() if "sound on" in x)
+    assert "SDL audio driver dummy, which plays nothing" in line

@@ -148,7 +148,8 @@ def run(args) -> int:
     audio = getattr(engine, "audio", None)
     if sound and getattr(audio, "driver", None):
         sound_why = (f"sound on: cues and the metronome play through SDL audio driver "
-                     f"{audio.driver} (`pi-app cues --play` previews every pattern)")
+                     f"{audio.driver}" + _DRIVER_NOTES.get(audio.driver.lower(), "")
+                     + " (`pi-app cues --play` previews every pattern)")
     elif sound:
         sound_why = None          # the warning below says why not
     for warning in warnings:
@@ -248,6 +249,11 @@ def run(args) -> int:
     return 0
 
 
+#: SDL audio drivers that open without a sound device: say so rather than claim sound.
+_DRIVER_NOTES = {"dummy": ", which plays nothing (SDL_AUDIODRIVER=dummy)",
+                 "disk": ", which writes to a file (SDL_DISKAUDIOFILE), not a speaker"}
+
+
 def _sound_wanted(cfg, args) -> tuple[bool, str | None]:
     """(play through the sound device?, why not). Only in real time: faster, the patterns
     and the metronome would come X times too fast to mean anything."""
@@ -266,7 +272,7 @@ def first_cue_note(world, t0_s: float) -> str:
     drift_s = world.params.get("drift_start_s")
     if drift_s is None:
         return ("this runner does not drift, so no cue plays; `pi-app demo --scenario "
-                "quick-drift` hears the first cue about 1.5 minutes after the start")
+                "quick-drift` plays its first cue about 1.5 minutes after the start")
     m, sec = divmod(int(round(drift_s - t0_s)), 60)
     text = f"the runner starts to drift at {m}:{sec:02d}; the first cue follows within seconds"
     if world.name != "quick-drift":
