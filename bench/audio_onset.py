@@ -7,8 +7,10 @@ the recorded PCM (pi_app.cues.pcm). The disk driver does not keep real time (it 
 whole milliseconds between writes, so its file drifts from the wall clock by seconds per
 minute), so the onset is measured in the stream itself: from the sample the device had
 written when the cue was decided (the file's size at that moment) to the pattern's first
-sample. That is the delay the mixer path adds (the cue waits for the next buffer). A
-pattern whose rhythm or pitch differs from the cue's is reported as a mismatch.
+sample. That is the delay the mixer path adds (the cue waits for the next buffer). The file
+is written through a buffered stdio stream (4 KiB = 46 ms here), so each cue is decided
+right after the file grew (a flush): the size then is the written position, to within one
+flush. A pattern whose rhythm or pitch differs from the cue's is reported as a mismatch.
 """
 
 import json
@@ -40,7 +42,11 @@ out = []
 for i in range(n):
     clock.sleep_s(2.6 + 0.137 * i)        # > [cues] min_interval_s, off the buffer grid
     stride = StrideMetrics(index=i, t_start_s=0.0, t_end_s=0.7, cadence_spm=170.0)
-    written = os.path.getsize(os.environ["SDL_DISKAUDIOFILE"])
+    path = os.environ["SDL_DISKAUDIOFILE"]
+    size = os.path.getsize(path)
+    while os.path.getsize(path) == size:        # wait for a flush: the size is then exact
+        clock.sleep_s(0.0005)
+    written = os.path.getsize(path)
     t_s = clock.now_s()
     cue = engine.on_stride(stride, verdict, t_s)
     out.append({"decision_after_open_s": t_s - t_open_s, "written_bytes": written,

@@ -67,7 +67,11 @@ verdict = DriftVerdict("drifting", 1.0, metric="rel_phase", direction="counter-r
                        unit="deg", deviation=-30.0, deviation_sd=-3.0, beyond_band=5.0,
                        drifting_metrics=("rel_phase",))
 stride = StrideMetrics(index=0, t_start_s=0.0, t_end_s=0.7, cadence_spm=170.0)
-written = os.path.getsize(os.environ["SDL_DISKAUDIOFILE"])
+path = os.environ["SDL_DISKAUDIOFILE"]
+size = os.path.getsize(path)
+while os.path.getsize(path) == size:        # decide right after a flush of the stdio buffer
+    clock.sleep_s(0.0005)
+written = os.path.getsize(path)
 t_decision_s = clock.now_s()
 cue = engine.on_stride(stride, verdict, t_decision_s)
 clock.sleep_s(0.6)
