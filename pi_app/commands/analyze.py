@@ -8,6 +8,7 @@ import argparse
 import json
 import sys
 
+from pi_app.commands import argtypes
 from pi_app.offline import LIVE_CHUNK_S, OFFLINE_CHUNK_S, analyze_recording, summarize
 from pi_app.recording.csv_writer import write_steps_csv, write_strides_csv
 
@@ -22,7 +23,8 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--strides-out", metavar="T.csv", help="write the strides CSV here")
     p.add_argument("--calibration", metavar="PROFILE.toml",
                    help="calibration profile to use (gyro bias, standing vertical)")
-    p.add_argument("--chunk-s", type=float, default=OFFLINE_CHUNK_S,
+    p.add_argument("--chunk-s", type=argtypes.positive_float("--chunk-s 1"),
+                   default=OFFLINE_CHUNK_S,
                    help=f"chunk length fed to the analysis, s (default {OFFLINE_CHUNK_S}; the "
                         f"results are the same for a live drain of {LIVE_CHUNK_S})")
     p.add_argument("--json", action="store_true",
@@ -32,13 +34,13 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    # Output paths are checked before the analysis, which can take minutes on a long file.
+    argtypes.check_output_file(args.steps_out, "--steps-out")
+    argtypes.check_output_file(args.strides_out, "--strides-out")
     calibration = None
     if args.calibration:
         from pi_app.calibration_profile import load_profile
-        calibration = load_profile(args.calibration)
-    if not args.chunk_s > 0:
-        from pi_app.errors import ConfigError
-        raise ConfigError(f"--chunk-s must be > 0 seconds, got {args.chunk_s}", key="--chunk-s")
+        calibration = load_profile(args.calibration, flag="--calibration")
     result = analyze_recording(args.recording, chunk_s=args.chunk_s, calibration=calibration)
     if args.steps_out:
         write_steps_csv(args.steps_out, result.steps)
