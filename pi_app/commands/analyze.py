@@ -52,11 +52,17 @@ def run(args) -> int:
         sys.stdout.write("\n")
     else:
         rel = summary["rel_phase_deg_mean"]
+        sides = (f"{summary['steps_right']} R / {summary['steps_left']} L"
+                 if summary["sides_unknown"] is None
+                 else f"sides unknown: {summary['sides_unknown']}")
+        no_thorax = ("" if "thorax" in summary["segments"]
+                     else ", no thorax sensor (no thorax rotation or relative phase)")
         print(f"{result.path}: {summary['duration_s']:.1f} s at {summary['rate_hz']:.0f} Hz, "
-              f"{summary['steps']} steps ({summary['steps_right']} R / {summary['steps_left']} L), "
+              f"{summary['steps']} steps ({sides}), "
               f"{summary['strides']} strides"
               + (f", cadence {summary['cadence_spm_mean']:.1f} spm" if summary['cadence_spm_mean'] else "")
               + (f", relative phase {rel:.0f} deg (circular SD {summary['rel_phase_deg_circular_sd']:.0f})"
                  if rel is not None else "")
+              + no_thorax
               + f", {len(summary['drift_episodes'])} drift episode(s)")
     return 0
