@@ -42,6 +42,8 @@ class RecordingAnalysis:
     # Spans (start_s, end_s) with no pelvis data: missing rows (a time step over 1.5 sample
     # periods) or empty fields.
     gaps: list[tuple[float, float]] = field(default_factory=list)
+    # Line number of a last line cut short (the file ends mid-row), which was skipped.
+    cut_line: int | None = None
 
     @property
     def duration_s(self) -> float:
@@ -72,6 +74,7 @@ def analyze_recording(path: str | Path, chunk_s: float = OFFLINE_CHUNK_S, calibr
         result.t_last_s = float(chunk.t_s[-1])
         _collect(result, analyzer.update(chunk))
     _collect(result, analyzer.finish())
+    result.cut_line = reader.cut_line
     return result
 
 
@@ -155,6 +158,7 @@ def summarize(result: RecordingAnalysis) -> dict:
             flags[flag] = flags.get(flag, 0) + 1
     return {
         "file": str(result.path),
+        "cut_line": result.cut_line,
         "rate_hz": rounded(result.rate_hz, 3),
         "duration_s": rounded(result.duration_s, 3),
         "segments": list(result.segments),

@@ -47,6 +47,10 @@ def run(args) -> int:
     if args.strides_out:
         write_strides_csv(args.strides_out, result.strides)
     summary = summarize(result)
+    if result.cut_line is not None:
+        print(f"pi-app: {result.path}, line {result.cut_line}: the file ends in the middle of "
+              "this row (an interrupted write?); it was skipped and the whole rows before it "
+              "analysed.", file=sys.stderr)
     if args.json:
         json.dump(summary, sys.stdout, indent=2)
         sys.stdout.write("\n")
