@@ -29,6 +29,7 @@ COMMAND_MODULES = [
     "demo",
     "sessions",
     "export",
+    "backup",
     "report",
     "replay",
     "doctor",
