@@ -89,3 +89,13 @@ def test_analyze_says_the_last_line_was_cut(tmp_path, capsys):
     assert main(["analyze", str(cut)]) == 0
     err = capsys.readouterr().err
     assert f"line {len(text.splitlines())}" in err and "skipped" in err
+
+
+def test_writing_over_a_folder_is_one_error_and_leaves_no_tmp(tmp_path):
+    from pi_app.recording.csv_writer import write_steps_csv
+    folder = tmp_path / "steps.csv"
+    folder.mkdir()
+    with pytest.raises(InputFileError) as err:
+        write_steps_csv(folder, [])
+    assert "is a folder" in str(err.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["steps.csv"]
