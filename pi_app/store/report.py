@@ -267,19 +267,20 @@ def write_report(store: SessionStore, session_id: int, path: str | Path,
                       hatch="////", lw=0.0)
             if label_marks:
                 a.text(minutes(hi), 1.0, f" {role} lost", transform=a.get_xaxis_transform(),
-                       fontsize=6.5, color=_GREY, va="top")
+                       fontsize=6.5, color=_GREY, va="bottom")
         lines = [(t, "speed change", _PURPLE) for t in marks.speed_changes] + \
                 [(t, label, _GREEN) for t, label in marks.rebaselines]
         for t, label, colour in lines:
             a.axvline(minutes(t), color=colour, lw=0.9, ls="--")
             if label_marks:
+                # Above the panel, beside the line: never over the data.
                 a.text(minutes(t), 1.0, f" {label}", transform=a.get_xaxis_transform(),
-                       fontsize=6.5, color=colour, va="top", rotation=90)
+                       fontsize=6.5, color=colour, va="bottom")
         if marks.interrupted:
             a.axvline(end_min, color=_RED, lw=1.5)
             if label_marks:
                 a.text(end_min, 1.0, "interrupted ", transform=a.get_xaxis_transform(),
-                       fontsize=7, color=_RED, va="top", ha="right")
+                       fontsize=7, color=_RED, va="bottom", ha="right")
 
     def legend(a, ncol):
         # Above the panel, right of its title: never over the data.
