@@ -85,14 +85,14 @@ def _open_ui(cfg, headless: bool):
 
 
 def run(args) -> int:
-    from pi_app.acquisition.sensor_thread import SensorThread
+    from pi_app.acquisition.process import BusSpec
     from pi_app.config import load_config
     from pi_app.live.printer import StridePrinter
     from pi_app.live.session import run_stepped
     from pi_app.live.threads import LiveApp
-    from pi_app.live.wiring import make_cue_engine, open_session, start_recorder, stop_recorder
+    from pi_app.live.wiring import (analysis_interval_s, make_cue_engine, open_acquisition,
+                                    open_session, start_recorder, stop_recorder)
     from pi_app.live.events import EventLog
-    from pi_app.sim import open_simulated_bus
 
     _check_args(args)
     check_recording_options(args)
@@ -123,8 +123,9 @@ def run(args) -> int:
     seconds = args.seconds if args.seconds is not None else (
         DEFAULT_STEPPED_S if stepped else None)
 
-    bus = open_simulated_bus(scenario=args.scenario, seed=args.seed, chips=args.chips,
-                             clock=clock, bus_number=cfg.sensors.bus)
+    # The simulated runner is built where acquisition runs (its own process unless stepped).
+    bus_spec = BusSpec(bus_number=cfg.sensors.bus, simulated=True, scenario=args.scenario,
+                       seed=args.seed, chips=args.chips)
     t0_s = clock.now_s()
     engine, warnings = make_cue_engine(cfg, clock, simulated=True)
     hooks = []
@@ -133,13 +134,15 @@ def run(args) -> int:
     events = None
     session = None
     recorder = None
+    runner = bus = None
     if args.events_out is not None:
         events = EventLog(args.events_out,
                           clock_t_s=lambda: session.t_s if session is not None else None)
         hooks.append(events)
     try:
+        reader, runner, bus = open_acquisition(cfg, clock, bus_spec)
         session, reader = open_session(
-            cfg, clock, bus, cue_engine=engine, hooks=hooks, simulated=True,
+            cfg, clock, reader=reader, cue_engine=engine, hooks=hooks, simulated=True,
             scenario=args.scenario, warnings=warnings,
             calibration_text="simulated: no calibration needed")
         if args.record:
@@ -169,9 +172,7 @@ def run(args) -> int:
             print(banner, file=sys.stderr, flush=True)
             run_stepped(session, clock, seconds, cfg.sensors.drain_interval_s, stop=stop)
         else:
-            sensor_thread = SensorThread(reader, cfg.sensors.drain_interval_s)
-            app = LiveApp(session, sensor_thread,
-                          analysis_interval_s=cfg.sensors.drain_interval_s, ui=ui,
+            app = LiveApp(session, runner, analysis_interval_s=analysis_interval_s(cfg), ui=ui,
                           ui_fps=cfg.display.fps)
             app.install_signal_handlers()
             app.start()
@@ -183,7 +184,7 @@ def run(args) -> int:
                 if not clean:
                     print("pi-app: a thread did not stop within 2 s.", file=sys.stderr)
         stop_recorder(recorder)
-        _print_summary(session, bus, t0_s)
+        _print_summary(session)
         if recorder is not None and recorder.session_id is not None:
             print(f"pi-app demo: recorded as session {recorder.session_id}"
                   + (f" ({recorder.warning})" if recorder.warning else "") + ".",
@@ -192,6 +193,10 @@ def run(args) -> int:
             events.on_event("summary", _summary(session))
     finally:
         stop_recorder(recorder)
+        if runner is not None:
+            runner.stop(2.0)            # no-op when the app stopped it already
+        if bus is not None:
+            bus.close()
         if ui is not None:
             ui.close()
         if events is not None:
@@ -208,7 +213,7 @@ def _summary(session) -> dict:
             "latency_ms_max": lat[-1] if lat else None}
 
 
-def _print_summary(session, bus, t0_s: float) -> None:
+def _print_summary(session) -> None:
     s = _summary(session)
     text = (f"pi-app demo: {s['strides']} strides, {s['cues_played']} cue(s) played, "
             f"{s['cues_withheld']} withheld")
