@@ -122,10 +122,11 @@ def run_live(cfg, clock, bus, *, ui=None, notifier=None, calibration=None,
              simulated: bool = False, install_signals: bool = True,
              write: Callable[[str], None] | None = None) -> dict:
     """The live app on `bus` (None: the I2C bus of cfg.sensors, opened where acquisition runs)
-    until SIGINT/SIGTERM (or `seconds` of clock time): acquisition and the analysis thread, the dashboard `ui` on this thread (None: one line per stride), the
-    session recorded when `record` holds `start_recorder` arguments, and systemd told how
-    it goes through `notifier` (READY once both IMUs answer and the display is up, STATUS,
-    watchdog pings from this loop, STOPPING). Closes `ui`; returns a summary dict."""
+    until SIGINT/SIGTERM (or `seconds` of clock time): acquisition and the analysis thread,
+    the dashboard `ui` on this thread (None: one line per stride), the session recorded
+    when `record` holds `start_recorder` arguments, and systemd told how it goes through
+    `notifier` (READY once both IMUs answer and the display is up, STATUS, watchdog pings
+    from this loop, STOPPING). Closes `ui`; returns a summary dict."""
     from pi_app.live.printer import StridePrinter
     from pi_app.live.service_status import ServiceReporter
     from pi_app.live.threads import LiveApp
