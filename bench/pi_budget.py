@@ -82,8 +82,9 @@ class Cgroups:
             f"{', '.join(tried) or '/sys/fs/cgroup'}): run as root on a machine with cgroup v1 "
             "`cpu` or cgroup v2 `cpu` enabled, or give --quota-pct 0 to run without a quota")
 
-    def place(self, pid: int, name: str) -> Path:
-        """Move process `pid` into a new cgroup `name` with the quota; returns its path."""
+    def place(self, pid: int, name: str, rt_share: float = 1.0) -> Path:
+        """Move process `pid` into a new cgroup `name` with the quota; returns its path.
+        rt_share: the part of the quota granted as real-time budget (cgroup v1)."""
         path = self.root / f"pi_budget_{self.tag}_{name}"
         path.mkdir(exist_ok=True)
         quota_us = int(round(PERIOD_US * self.quota_pct / 100.0))
@@ -95,8 +96,10 @@ class Cgroups:
             if (path / "cpu.rt_runtime_us").exists():
                 # With RT group scheduling a real-time task needs an RT budget in its group:
                 # the same share as the quota (the CFS quota does not limit RT tasks).
+                # The RT budgets of all groups must fit in the parent's (95 %): give it only
+                # where a real-time task may run.
                 (path / "cpu.rt_period_us").write_text(str(PERIOD_US))
-                (path / "cpu.rt_runtime_us").write_text(str(quota_us))
+                (path / "cpu.rt_runtime_us").write_text(str(int(quota_us * rt_share)))
         (path / "cgroup.procs").write_text(str(pid))
         self.made.append((name, path))
         return path
@@ -144,6 +147,13 @@ def _comm(pid: int) -> str:
         return "?"
 
 
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
 def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
@@ -175,18 +185,24 @@ def run_once(args, quota_pct: float | None) -> dict:
         stop = threading.Event()
         try:
             if groups is not None:
-                placed[proc.pid] = str(groups.place(proc.pid, "app"))
+                # The acquisition process asks for real-time priority while still in the app's
+                # group (before it is moved): a small RT budget there.
+                placed[proc.pid] = str(groups.place(proc.pid, "app", rt_share=0.4))
 
                 def watch():
                     # Every process the app starts (acquisition) gets its own quota.
                     n = 0
                     while not stop.wait(0.02):
                         for child in _children(proc.pid):
-                            if child not in placed:
+                            if child not in placed and \
+                                    _cmdline(child) != _cmdline(proc.pid):
+                                # (the same command line: not yet exec'd, unknown still)
                                 n += 1
+                                helper = "resource_tracker" in _cmdline(child)
                                 try:
                                     placed[child] = str(groups.place(
-                                        child, f"{_comm(child)}_{n}"))
+                                        child, f"{_comm(child)}_{n}",
+                                        rt_share=0.0 if helper else 1.0))
                                 except OSError:
                                     placed[child] = None
                 watcher = threading.Thread(target=watch, daemon=True)
