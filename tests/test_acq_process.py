@@ -101,6 +101,7 @@ def test_real_time_priority_not_permitted_is_one_clear_sentence():
 
 
 # -- the process ------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_process_streams_into_shared_rings_and_stops_cleanly():
     acq = AcquisitionProcess(sim_spec(), WallClock())
     try:
@@ -138,6 +139,7 @@ def test_process_streams_into_shared_rings_and_stops_cleanly():
     assert acq.snapshot()["sensors"]["pelvis"]["samples"] > 0   # the last health stays
 
 
+@pytest.mark.slow
 def test_a_killed_process_is_restarted_and_the_analysis_shows_the_fault():
     cfg = Config()
     clock = WallClock()
@@ -177,6 +179,7 @@ def test_a_killed_process_is_restarted_and_the_analysis_shows_the_fault():
         assert acq.stop()
 
 
+@pytest.mark.slow
 def test_a_hung_process_is_killed_and_restarted():
     acq = AcquisitionProcess(sim_spec(), WallClock(), hang_timeout_s=1.0)
     try:
@@ -192,6 +195,7 @@ def test_a_hung_process_is_killed_and_restarted():
         assert acq.stop()
 
 
+@pytest.mark.slow
 def test_repeated_crashes_leave_it_down_with_a_fault():
     acq = AcquisitionProcess(sim_spec(), WallClock(), max_restarts=1)
     try:
@@ -210,6 +214,7 @@ def test_repeated_crashes_leave_it_down_with_a_fault():
         acq.stop()
 
 
+@pytest.mark.slow
 def test_no_bus_is_the_same_one_sentence_as_in_process():
     with pytest.raises(PiAppError) as in_process:
         BusSpec(bus_number=97).open(WallClock())
@@ -223,6 +228,7 @@ def test_no_bus_is_the_same_one_sentence_as_in_process():
     assert "\n" not in str(in_child.value)
 
 
+@pytest.mark.slow
 def test_open_acquisition_runs_the_demo_runner_in_the_process():
     cfg = Config()
     reader, runner, opened = open_acquisition(cfg, WallClock(),
