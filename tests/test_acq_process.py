@@ -264,3 +264,15 @@ def test_the_writer_never_waits_for_a_reader_and_keeps_the_order_and_gap_marks()
     np.testing.assert_array_equal(rows[:, COL_T], np.arange(9.0))
     flags = rows[:, COL_FLAGS].astype(np.int64)
     assert flags[3] == FLAG_GAP | FLAG_RECONNECT and not flags[np.arange(9) != 3].any()
+
+
+@pytest.mark.slow
+def test_pi_app_run_without_a_bus_says_so_first_in_one_sentence(capsys, tmp_path):
+    if os.path.exists("/dev/i2c-1"):
+        pytest.skip("this machine has /dev/i2c-1")
+    from pi_app.cli import main
+    code = main(["run", "--headless", "--no-record", "--state-dir", str(tmp_path)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0
+    assert len(err) == 1 and err[0].startswith("pi-app: I2C bus 1 is not available")
+    assert "Traceback" not in err[0]

@@ -156,13 +156,15 @@ def run_live(cfg, clock, bus, *, ui=None, notifier=None, calibration=None,
     session = None
     runner = opened = None
     try:
+        # The bus and the IMUs first: without them nothing else matters (and their error
+        # is the one to see first).
+        reader, runner, opened = open_acquisition(cfg, clock, bus=bus)
         engine, warnings = make_cue_engine(cfg, clock, simulated=simulated)
         hooks = [] if ui is not None else [StridePrinter(write, t0_s=clock.now_s())]
         if events_out is not None:
             events = EventLog(events_out,
                               clock_t_s=lambda: session.t_s if session is not None else None)
             hooks.append(events)
-        reader, runner, opened = open_acquisition(cfg, clock, bus=bus)
         session, reader = open_session(cfg, clock, reader=reader, cue_engine=engine,
                                        hooks=hooks, calibration=calibration,
                                        simulated=simulated, calibration_text=calibration_text,
