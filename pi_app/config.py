@@ -47,6 +47,10 @@ class SensorsConfig:
     # DESIGN: drain every 10-20 ms; an MPU-6500 FIFO (42 frames at 1 kHz) overflows past ~40 ms.
     drain_interval_s: float = _opt(default=0.015, lo=0.005, hi=0.04,
                                    what="seconds between FIFO drains")
+    # Its own process keeps the drain on schedule whatever the dashboard does (own GIL).
+    acquisition: str = _opt(default="process", choices=("process", "thread"))
+    rt_priority: int = _opt(default=0, lo=0, hi=99,
+                            what="a SCHED_FIFO priority (0 = normal scheduling)")
 
 
 @dataclass(frozen=True)
@@ -365,6 +369,8 @@ acc_range_g = 8            # accelerometer full scale: 2, 4, 8 or 16 g
 gyro_range_dps = 1000      # gyroscope full scale: 250, 500, 1000 or 2000 deg/s
 dlpf = true                # the chip's digital low-pass filter (anti-alias)
 drain_interval_s = 0.015   # FIFO drain period; 0.010-0.020 keeps every FIFO from overflowing
+acquisition = "process"    # "process": drain the FIFOs in their own process; "thread": in the app
+rt_priority = 0            # 1-99: real-time (SCHED_FIFO) priority for acquisition; 0 = normal
 
 [buzzer]
 enabled = true

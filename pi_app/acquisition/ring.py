@@ -5,6 +5,9 @@ cursor (a count of rows ever written), gets every row written since its last rea
 how many rows it lost when it fell more than one ring behind. Rows are copied in and out under
 one short lock, so a reader never sees a half-written row.
 
+The rows and the count can live in memory shared between processes (`SampleRing.on_buffer`
+with a `multiprocessing` lock): the acquisition process writes, the analysis reads.
+
 A gap (FIFO overflow, sensor dropout, re-configuration) is marked with `FLAG_GAP` on the first
 row written after it; the rows before the gap and the ones after it are not contiguous.
 """
@@ -56,9 +59,49 @@ class SampleRing:
         if capacity < 1:
             raise ValueError("ring capacity must be >= 1")
         self._buf = np.zeros((int(capacity), N_COLS), dtype=np.float64)
-        self._written = 0
+        self._count = np.zeros(1, dtype=np.int64)      # rows ever written
+        self._backlog: list = []
+        self._writer_waits = True
         self._pending_flags = 0
         self._lock = threading.Lock()
+        self.lock_timeout_s = -1.0                      # wait forever (a thread lock)
+
+    @classmethod
+    def on_buffer(cls, buffer, capacity: int, lock, lock_timeout_s: float = 0.5,
+                  offset: int = 0, writer_waits: bool = True) -> "SampleRing":
+        """A ring whose count and rows live in `buffer` (e.g. a SharedMemory's buf) from byte
+        `offset` on: 8 bytes of count, then capacity x N_COLS float64 (`nbytes(capacity)`).
+        `lock`: a lock shared by every process using it. A reader that cannot take the lock
+        within `lock_timeout_s` (its writer died holding it) reads nothing this time.
+        writer_waits=False: `write` never waits for a reader holding the lock (a reader
+        thread may hold it across a long stretch of its own process's work): the rows are
+        kept and written, in order, by the next `write` or `flush` that gets the lock."""
+        ring = cls.__new__(cls)
+        ring._backlog = []
+        ring._writer_waits = bool(writer_waits)
+        ring._count = np.ndarray((1,), dtype=np.int64, buffer=buffer, offset=offset)
+        ring._buf = np.ndarray((int(capacity), N_COLS), dtype=np.float64, buffer=buffer,
+                               offset=offset + 8)
+        ring._pending_flags = 0
+        ring._lock = lock
+        ring.lock_timeout_s = float(lock_timeout_s)
+        return ring
+
+    @staticmethod
+    def nbytes(capacity: int) -> int:
+        """Bytes of shared memory one ring of `capacity` rows needs."""
+        return 8 + int(capacity) * N_COLS * 8
+
+    def replace_lock(self, lock) -> None:
+        """Use a new lock (after the writer process died, perhaps holding the old one)."""
+        self._lock = lock
+
+    def _acquire(self) -> bool:
+        return self._lock.acquire(timeout=self.lock_timeout_s)
+
+    @property
+    def _written(self) -> int:
+        return int(self._count[0])
 
     @property
     def capacity(self) -> int:
@@ -67,13 +110,12 @@ class SampleRing:
     @property
     def written(self) -> int:
         """Rows written since creation (the position a new reader starts from)."""
-        with self._lock:
-            return self._written
+        return self._written        # one aligned 8-byte load: never torn
 
     def mark_gap(self, flags: int = 0) -> None:
-        """Flag the next row written as the first after a gap (`FLAG_GAP | flags`)."""
-        with self._lock:
-            self._pending_flags |= FLAG_GAP | int(flags)
+        """Flag the next row written as the first after a gap (`FLAG_GAP | flags`). Only the
+        writer calls this (the pending flag is the writer's own)."""
+        self._pending_flags |= FLAG_GAP | int(flags)
 
     def write(self, t_s: np.ndarray, acc_g: np.ndarray, gyro_dps: np.ndarray,
               flags: np.ndarray | None = None) -> int:
@@ -84,36 +126,74 @@ class SampleRing:
         n = int(t_s.shape[0])
         if n == 0:
             return 0
+        if not self._writer_waits:
+            self._backlog.append((t_s, np.array(acc_g, dtype=np.float64),
+                                  np.array(gyro_dps, dtype=np.float64),
+                                  None if flags is None else np.array(flags),
+                                  self._pending_flags))
+            self._pending_flags = 0
+            self.flush()
+            return n
+        self._lock.acquire()
+        try:
+            self._write_locked(t_s, acc_g, gyro_dps, flags)
+        finally:
+            self._lock.release()
+        return n
+
+    @property
+    def backlog_rows(self) -> int:
+        """Rows kept by a writer that does not wait, not yet in the ring."""
+        return sum(int(b[0].shape[0]) for b in self._backlog)
+
+    def flush(self) -> int:
+        """Write the rows a non-waiting writer kept, if the lock is free now; returns how
+        many were written."""
+        if not self._backlog or not self._lock.acquire(False):
+            return 0
+        written = 0
+        try:
+            for t_s, acc_g, gyro_dps, flags, head_flags in self._backlog:
+                self._pending_flags |= head_flags
+                self._write_locked(t_s, acc_g, gyro_dps, flags)
+                written += int(t_s.shape[0])
+            self._backlog = []
+        finally:
+            self._lock.release()
+        return written
+
+    def _write_locked(self, t_s, acc_g, gyro_dps, flags) -> None:
+        n = int(t_s.shape[0])
         keep = min(n, self.capacity)
         skip = n - keep
-        with self._lock:
-            start = self._written + skip
-            pos = start % self.capacity
-            first = min(keep, self.capacity - pos)
-            parts = ((pos, 0, first), (0, first, keep - first))
-            for dst, src, count in parts:
-                if count <= 0:
-                    continue
-                block = self._buf[dst:dst + count]
-                lo, hi = skip + src, skip + src + count
-                block[:, COL_T] = t_s[lo:hi]
-                block[:, COL_ACC] = acc_g[lo:hi]
-                block[:, COL_GYRO] = gyro_dps[lo:hi]
-                block[:, COL_FLAGS] = 0.0 if flags is None else flags[lo:hi]
-            if self._pending_flags:
-                # The first sample of this batch is the first after the gap, even if the batch
-                # was longer than the ring and its head was dropped.
-                head = pos
-                self._buf[head, COL_FLAGS] = float(int(self._buf[head, COL_FLAGS])
-                                                   | self._pending_flags)
-                self._pending_flags = 0
-            self._written += n
-        return n
+        start = self._written + skip
+        pos = start % self.capacity
+        first = min(keep, self.capacity - pos)
+        parts = ((pos, 0, first), (0, first, keep - first))
+        for dst, src, count in parts:
+            if count <= 0:
+                continue
+            block = self._buf[dst:dst + count]
+            lo, hi = skip + src, skip + src + count
+            block[:, COL_T] = t_s[lo:hi]
+            block[:, COL_ACC] = acc_g[lo:hi]
+            block[:, COL_GYRO] = gyro_dps[lo:hi]
+            block[:, COL_FLAGS] = 0.0 if flags is None else flags[lo:hi]
+        if self._pending_flags:
+            # The first sample of this batch is the first after the gap, even if the batch
+            # was longer than the ring and its head was dropped.
+            head = pos
+            self._buf[head, COL_FLAGS] = float(int(self._buf[head, COL_FLAGS])
+                                               | self._pending_flags)
+            self._pending_flags = 0
+        self._count[0] = start - skip + n
 
     def read_since(self, cursor: int, max_rows: int | None = None) -> tuple[RingRead, int]:
         """Rows written at positions >= `cursor` (up to `max_rows`, oldest first) and the new
         cursor. Rows already overwritten are skipped and counted in `lost`."""
-        with self._lock:
+        if not self._acquire():
+            return RingRead(np.empty((0, N_COLS), dtype=np.float64)), cursor
+        try:
             written = self._written
             lost = 0
             oldest = written - self.capacity
@@ -129,14 +209,15 @@ class SampleRing:
                 out[:first] = self._buf[pos:pos + first]
                 if n > first:
                     out[first:] = self._buf[:n - first]
+        finally:
+            self._lock.release()
         return RingRead(out, lost), cursor + n
 
     def latest(self, n: int = 1) -> np.ndarray:
         """Copy of the newest `n` rows (fewer if fewer were written), oldest first."""
-        with self._lock:
-            n = min(int(n), self._written, self.capacity)
-            start = self._written - n
-        read, _ = self.read_since(start, n)
+        written = self._written
+        n = min(int(n), written, self.capacity)
+        read, _ = self.read_since(written - n, n)
         return read.rows
 
     def reader(self, from_start: bool = False) -> "RingReader":

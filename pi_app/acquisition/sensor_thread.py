@@ -80,13 +80,16 @@ class SensorReader:
     max_consecutive_errors: failed drains in a row that mark a sensor absent.
     reprobe_interval_s: how often an absent sensor is probed. stall_timeout_s: a present sensor
     that delivers no frame for this long (at least 5 frame periods) is re-configured (it was
-    reset by a power glitch between two polls).
+    reset by a power glitch between two polls). rings: a ring per role to write into (the
+    acquisition process passes rings in shared memory); default: new rings of
+    `ring_capacity` rows.
     """
 
     def __init__(self, bus, sensors: Sequence[SensorSpec], clock: Clock,
                  bus_number: int | None = None, *, ring_capacity: int = 8192,
                  open_imu: OpenImu | None = None, max_consecutive_errors: int = 5,
-                 reprobe_interval_s: float = 1.0, stall_timeout_s: float = 0.25):
+                 reprobe_interval_s: float = 1.0, stall_timeout_s: float = 0.25,
+                 rings: dict[str, SampleRing] | None = None):
         roles = [s.role for s in sensors]
         if len(set(roles)) != len(roles):
             raise ValueError(f"sensor roles must be unique, got {roles}")
@@ -97,7 +100,8 @@ class SensorReader:
         self.reprobe_interval_s = float(reprobe_interval_s)
         self.stall_timeout_s = float(stall_timeout_s)
         self._open_imu = open_imu or _default_open_imu
-        self._sensors = [_Sensor(spec, SampleRing(ring_capacity)) for spec in sensors]
+        self._sensors = [_Sensor(spec, rings[spec.role] if rings is not None
+                                 else SampleRing(ring_capacity)) for spec in sensors]
         self.rings: dict[str, SampleRing] = {s.spec.role: s.ring for s in self._sensors}
         self.health = AcquisitionHealth(
             sensors={s.spec.role: s.health for s in self._sensors})

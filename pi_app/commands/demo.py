@@ -102,14 +102,14 @@ def _open_ui(cfg, headless: bool):
 
 
 def run(args) -> int:
-    from pi_app.acquisition.sensor_thread import SensorThread
+    from pi_app.acquisition.process import BusSpec
     from pi_app.config import load_config
     from pi_app.live.printer import StridePrinter
     from pi_app.live.session import run_stepped
     from pi_app.live.threads import LiveApp
-    from pi_app.live.wiring import make_cue_engine, open_session, start_recorder, stop_recorder
+    from pi_app.live.wiring import (analysis_interval_s, make_cue_engine, open_acquisition,
+                                    open_session, start_recorder, stop_recorder)
     from pi_app.live.events import EventLog
-    from pi_app.sim import open_simulated_bus
 
     _check_args(args)
     check_recording_options(args)
@@ -146,8 +146,9 @@ def run(args) -> int:
         DEFAULT_STEPPED_S if stepped else None)
     sound, sound_why = _sound_wanted(cfg, args)
 
-    bus = open_simulated_bus(scenario=args.scenario, seed=args.seed, chips=args.chips,
-                             clock=clock, bus_number=cfg.sensors.bus)
+    # The simulated runner is built where acquisition runs (its own process unless stepped).
+    bus_spec = BusSpec(bus_number=cfg.sensors.bus, simulated=True, scenario=args.scenario,
+                       seed=args.seed, chips=args.chips)
     t0_s = clock.now_s()
     engine, warnings = make_cue_engine(cfg, clock, simulated=True, sound=sound)
     audio = getattr(engine, "audio", None)
@@ -166,13 +167,15 @@ def run(args) -> int:
     events = None
     session = None
     recorder = None
+    runner = bus = None
     if args.events_out is not None:
         events = EventLog(args.events_out,
                           clock_t_s=lambda: session.t_s if session is not None else None)
         hooks.append(events)
     try:
+        reader, runner, bus = open_acquisition(cfg, clock, bus_spec)
         session, reader = open_session(
-            cfg, clock, bus, cue_engine=engine, hooks=hooks, simulated=True,
+            cfg, clock, reader=reader, cue_engine=engine, hooks=hooks, simulated=True,
             scenario=args.scenario, warnings=warnings,
             calibration_text="simulated: no calibration needed")
         if not args.record:
@@ -222,9 +225,7 @@ def run(args) -> int:
                 print(f"pi-app demo: the CPU kept up only {pacer.achieved_speed:.1f}x real "
                       f"time (asked for {args.speed:g}x).", file=sys.stderr)
         else:
-            sensor_thread = SensorThread(reader, cfg.sensors.drain_interval_s)
-            app = LiveApp(session, sensor_thread,
-                          analysis_interval_s=cfg.sensors.drain_interval_s, ui=ui,
+            app = LiveApp(session, runner, analysis_interval_s=analysis_interval_s(cfg), ui=ui,
                           ui_fps=cfg.display.fps)
             app.install_signal_handlers()
             app.start()
@@ -236,7 +237,7 @@ def run(args) -> int:
                 if not clean:
                     print("pi-app: a thread did not stop within 2 s.", file=sys.stderr)
         stop_recorder(recorder)
-        _print_summary(session, bus, t0_s)
+        _print_summary(session)
         if recorder is not None and recorder.session_id is not None:
             print(f"pi-app demo: recorded as session {recorder.session_id}"
                   + (f" ({recorder.warning})" if recorder.warning else "") + ".",
@@ -245,6 +246,10 @@ def run(args) -> int:
             events.on_event("summary", _summary(session))
     finally:
         stop_recorder(recorder)
+        if runner is not None:
+            runner.stop(2.0)            # no-op when the app stopped it already
+        if bus is not None:
+            bus.close()
         if hasattr(engine, "close"):
             engine.close()
         if ui is not None:
@@ -294,7 +299,7 @@ def _summary(session) -> dict:
             "latency_ms_max": lat[-1] if lat else None}
 
 
-def _print_summary(session, bus, t0_s: float) -> None:
+def _print_summary(session) -> None:
     s = _summary(session)
     text = (f"pi-app demo: {s['strides']} strides, {s['cues_played']} cue(s) played, "
             f"{s['cues_withheld']} withheld")

@@ -111,7 +111,6 @@ def _wait_for_devices(cfg, headless: bool, clock, notifier) -> None:
 def run(args) -> int:
     from pi_app.clock import WallClock
     from pi_app.config import load_config
-    from pi_app.hw.bus import open_i2c_bus
     from pi_app.service import ServiceNotifier
 
     check_recording_options(args)
@@ -123,18 +122,14 @@ def run(args) -> int:
     notifier = ServiceNotifier(clock)
     _wait_for_devices(cfg, args.headless, clock, notifier)
     notifier.status("starting: opening the I2C bus and the IMUs")
-    bus = open_i2c_bus(cfg.sensors.bus)
-    try:
-        ui = _open_display(cfg, args.headless)
-        record = None if args.no_record else dict(
-            state_dir=args.state_dir, athlete=args.athlete, notes=args.notes,
-            config_text=config_text(args.config), calibration_text=profile_text,
-            max_size_mb=args.max_size_mb)
-        run_live(cfg, clock, bus, ui=ui, notifier=notifier, calibration=calibration,
-                 calibration_text=calibration_text, events_out=args.events_out,
-                 record=record)
-    finally:
-        bus.close()
+    ui = _open_display(cfg, args.headless)
+    record = None if args.no_record else dict(
+        state_dir=args.state_dir, athlete=args.athlete, notes=args.notes,
+        config_text=config_text(args.config), calibration_text=profile_text,
+        max_size_mb=args.max_size_mb)
+    # The bus is opened where acquisition runs (pi_app.live.wiring.open_acquisition).
+    run_live(cfg, clock, None, ui=ui, notifier=notifier, calibration=calibration,
+             calibration_text=calibration_text, events_out=args.events_out, record=record)
     return 0
 
 
@@ -143,16 +138,17 @@ def run_live(cfg, clock, bus, *, ui=None, notifier=None, calibration=None,
              record: dict | None = None, seconds: float | None = None,
              simulated: bool = False, install_signals: bool = True,
              write: Callable[[str], None] | None = None) -> dict:
-    """The live app on `bus` until SIGINT/SIGTERM (or `seconds` of clock time): sensor and
-    analysis threads, the dashboard `ui` on this thread (None: one line per stride), the
-    session recorded when `record` holds `start_recorder` arguments, and systemd told how
-    it goes through `notifier` (READY once both IMUs answer and the display is up, STATUS,
-    watchdog pings from this loop, STOPPING). Closes `ui`; returns a summary dict."""
-    from pi_app.acquisition.sensor_thread import SensorThread
+    """The live app on `bus` (None: the I2C bus of cfg.sensors, opened where acquisition runs)
+    until SIGINT/SIGTERM (or `seconds` of clock time): acquisition and the analysis thread,
+    the dashboard `ui` on this thread (None: one line per stride), the session recorded
+    when `record` holds `start_recorder` arguments, and systemd told how it goes through
+    `notifier` (READY once both IMUs answer and the display is up, STATUS, watchdog pings
+    from this loop, STOPPING). Closes `ui`; returns a summary dict."""
     from pi_app.live.printer import StridePrinter
     from pi_app.live.service_status import ServiceReporter
     from pi_app.live.threads import LiveApp
-    from pi_app.live.wiring import make_cue_engine, open_session, start_recorder, stop_recorder
+    from pi_app.live.wiring import (analysis_interval_s, make_cue_engine, open_acquisition,
+                                    open_session, start_recorder, stop_recorder)
     from pi_app.live.events import EventLog
     from pi_app.service import ServiceNotifier
 
@@ -160,16 +156,21 @@ def run_live(cfg, clock, bus, *, ui=None, notifier=None, calibration=None,
     notifier = notifier if notifier is not None else ServiceNotifier(clock, env={})
     events = recorder = None
     session = None
+    runner = opened = None
     try:
+        # The bus and the IMUs first: without them nothing else matters (and their error
+        # is the one to see first).
+        reader, runner, opened = open_acquisition(cfg, clock, bus=bus)
         engine, warnings = make_cue_engine(cfg, clock, simulated=simulated)
         hooks = [] if ui is not None else [StridePrinter(write, t0_s=clock.now_s())]
         if events_out is not None:
             events = EventLog(events_out,
                               clock_t_s=lambda: session.t_s if session is not None else None)
             hooks.append(events)
-        session, reader = open_session(cfg, clock, bus, cue_engine=engine, hooks=hooks,
-                                       calibration=calibration, simulated=simulated,
-                                       calibration_text=calibration_text, warnings=warnings)
+        session, reader = open_session(cfg, clock, reader=reader, cue_engine=engine,
+                                       hooks=hooks, calibration=calibration,
+                                       simulated=simulated, calibration_text=calibration_text,
+                                       warnings=warnings)
         if record is None:
             session.recording_off_reason = "pi-app run was started with --no-record"
         else:
@@ -177,8 +178,7 @@ def run_live(cfg, clock, bus, *, ui=None, notifier=None, calibration=None,
             if recorder.warning:
                 print(f"pi-app: {recorder.warning}", file=sys.stderr)
         reporter = ServiceReporter(notifier, session)
-        app = LiveApp(session, SensorThread(reader, cfg.sensors.drain_interval_s),
-                      analysis_interval_s=cfg.sensors.drain_interval_s, ui=ui,
+        app = LiveApp(session, runner, analysis_interval_s=analysis_interval_s(cfg), ui=ui,
                       ui_fps=cfg.display.fps)
         if install_signals:
             app.install_signal_handlers()
@@ -198,6 +198,10 @@ def run_live(cfg, clock, bus, *, ui=None, notifier=None, calibration=None,
                 "session_id": None if recorder is None else recorder.session_id}
     finally:
         stop_recorder(recorder)
+        if runner is not None:
+            runner.stop(2.0)            # no-op when the app stopped it already
+        if opened is not None:
+            opened.close()
         if ui is not None:
             ui.close()
         if events is not None:

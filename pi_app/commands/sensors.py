@@ -50,7 +50,8 @@ def format_sensor_line(h: dict) -> str:
     line = (f"{h['role']:<6} {h['model'] or '?':<11} {h['address_hex']}  "
             f"{h['effective_rate_hz']:7.1f} Hz  acc_g {_fmt3(h['latest_acc_g'])}  "
             f"gyro_dps {_fmt3(h['latest_gyro_dps'])}  ovf {h['overflows']} "
-            f"err {h['i2c_errors']} gap {h['gaps']} {state}")
+            f"err {h['i2c_errors']} rst {h['fifo_restarts_after_error']} gap {h['gaps']} "
+            f"{state}")
     if not h["present"] and h["last_error"]:
         line += f" ({h['last_error']})"
     return line
@@ -72,6 +73,8 @@ def summary(reader: SensorReader, answered: list[int], bus_number: int | None,
             "samples": h["samples"],
             "overflows": h["overflows"],
             "i2c_errors": h["i2c_errors"],
+            # FIFO restarts after a failed read: samples lost to the wiring, not the CPU.
+            "fifo_restarts_after_error": h["fifo_restarts_after_error"],
             "gaps": h["gaps"],
             "reconnects": h["reconnects"],
             "last_error": h["last_error"] or None,
@@ -141,7 +144,8 @@ def check(bus, clock: Clock, seconds: float, *, bus_number: int | None, simulate
             print(f"{s['role']}: {s['model']} {s['address']} configured "
                   f"{s['configured_rate_hz']:g} Hz, effective {s['effective_rate_hz']:.2f} Hz, "
                   f"{s['samples']} samples, {s['overflows']} overflows, "
-                  f"{s['i2c_errors']} I2C errors, {s['gaps']} gaps", file=out)
+                  f"{s['i2c_errors']} I2C errors ({s['fifo_restarts_after_error']} FIFO "
+                  f"restarts after them), {s['gaps']} gaps", file=out)
     return 0 if all(s["present"] for s in result["sensors"]) else 1
 
 

@@ -182,6 +182,8 @@ class LiveSession:
         self._errors_logged_s = -math.inf
         self._errors_unlogged: dict[str, int] = {}
         self._stalled: tuple[str, ...] = ()
+        self._acq_restarts = 0
+        self._acq_note: str | None = None
         self._push_engine_state()
 
     # -- the step ------------------------------------------------------------------------
@@ -332,6 +334,8 @@ class LiveSession:
         p_tr = np.concatenate(self._trace_p) if self._trace_p else np.empty(0)
         th_tr = np.concatenate(self._trace_th) if self._trace_th else np.empty(0)
         warnings = list(self.warnings)
+        if self._acq_note:
+            warnings.append(self._acq_note)
         if self.hook_errors:
             warnings.append(f"{self.hook_errors} session hook error(s): see the event log")
         if self.recorder is not None and self.recorder.warning \
@@ -396,7 +400,9 @@ class LiveSession:
 
     # -- faults --------------------------------------------------------------------------
     def _watch_health(self, now_s: float) -> None:
-        health = self.reader.snapshot()["sensors"]
+        record = self.reader.snapshot()
+        self._watch_process(record.get("process"), now_s)
+        health = record["sensors"]
         # Faults are stamped when seen: the reader's clock is the samples' time base, and the
         # newest analysed sample lags it by the aligner's wait.
         t_s = now_s
@@ -441,6 +447,23 @@ class LiveSession:
             self._errors_unlogged = {}
             self._errors_logged_s = now_s
 
+    def _watch_process(self, proc: dict | None, now_s: float) -> None:
+        """The acquisition process (when acquisition runs in one): a restart is a fault event
+        and stays on the screen; a process left down is a warning until the app stops."""
+        if not proc:
+            return
+        restarts = int(proc.get("restarts") or 0)
+        if restarts > self._acq_restarts:
+            self._acq_restarts = restarts
+            since = _since(now_s - self.started_s)
+            self._acq_note = (f"acquisition process restarted at {since} ({proc.get('last_exit')}"
+                              f"; {restarts} restart(s)): samples were lost")
+            self._call("on_event", "acquisition_restart",
+                       {"t_s": now_s, "count": restarts, "detail": self._acq_note})
+        if proc.get("fault") and proc["fault"] not in self.warnings:
+            self.warnings.append(proc["fault"])
+            self._call("on_event", "acquisition_fault", {"t_s": now_s, "detail": proc["fault"]})
+
     def _watch_stalls(self, now_s: float) -> None:
         stalled = self.heartbeats.stalled(now_s, self.started_s)
         # The analysis thread cannot see itself stall; the UI checks that (LiveApp).
@@ -468,6 +491,11 @@ class LiveSession:
                     self._call("on_event", "hook_error",
                                {"t_s": self.t_s, "detail": f"{type(hook).__name__}."
                                 f"{method}: {type(err).__name__}: {err}"})
+
+
+def _since(seconds: float) -> str:
+    t = max(0, int(seconds))
+    return f"{t // 60:02d}:{t % 60:02d}"
 
 
 def run_stepped(session: LiveSession, clock, seconds: float, drain_interval_s: float,

@@ -1,5 +1,6 @@
-"""Building a live session from the config: the IMU specs and settings, the cue engine
-(buzzer, audio, metronome, or decisions only), and the session recorder."""
+"""Building a live session from the config: where acquisition runs (its own process or a
+thread), the IMU specs and settings, the cue engine (buzzer, audio, metronome, or decisions
+only), and the session recorder."""
 
 from __future__ import annotations
 
@@ -29,16 +30,83 @@ def imu_settings(cfg_sensors):
                        gyro_range_dps=cfg_sensors.gyro_range_dps, dlpf=cfg_sensors.dlpf)
 
 
-def open_session(cfg, clock, bus, *, cue_engine: CueDecider | None = None,
+#: How often the live analysis runs (s). Each step has a fixed cost (~1.2 ms here, ~5 ms on a
+#: Pi 4 core) whatever it analyses: measured per second of data, 15 ms steps cost 155 ms of
+#: CPU, 30 ms steps 79 ms, 45 ms steps 65 ms. 30 ms delays a cue by 7.5 ms on average, far
+#: inside one stride (~700 ms) and the 50 ms cue latency target.
+ANALYSIS_INTERVAL_S = 0.03
+
+
+def analysis_interval_s(cfg) -> float:
+    """Seconds between live analysis steps: ANALYSIS_INTERVAL_S, never faster than the
+    FIFO drains."""
+    return max(ANALYSIS_INTERVAL_S, cfg.sensors.drain_interval_s)
+
+
+def acquisition_mode(cfg, clock, bus=None) -> str:
+    """Where acquisition runs, decided here only: "thread" (a sensor thread in this process)
+    for a stepped `ManualClock` (it cannot be shared with another process), for a `bus`
+    object already opened by the caller (tests), or when [sensors] acquisition = "thread";
+    else "process" (its own process: the FIFO drain keeps its schedule whatever the
+    dashboard and the analysis do)."""
+    from pi_app.clock import ManualClock
+    if bus is not None or isinstance(clock, ManualClock):
+        return "thread"
+    return cfg.sensors.acquisition
+
+
+def open_acquisition(cfg, clock, bus_spec=None, *, bus=None):
+    """Open the IMUs as `acquisition_mode` decides. bus_spec: a
+    `pi_app.acquisition.process.BusSpec` (the real bus cfg.sensors.bus, or a simulated
+    runner); bus: an already opened bus (then in this process).
+
+    Returns (reader, runner, bus_opened_here): reader is what the session reads (a
+    `SensorReader` or the `AcquisitionProcess`), runner what `LiveApp` starts and stops (a
+    `SensorThread` or the same process), and the bus this call opened in this process (close
+    it at the end) or None. Raises the hardware layer's PiAppError when no IMU answers."""
+    from pi_app.acquisition.process import (AcquisitionProcess, AcquisitionSpec, BusSpec)
+    from pi_app.acquisition.sensor_thread import SensorThread
+    from pi_app.acquisition.setup import open_reader
+    s = cfg.sensors
+    bus_spec = bus_spec if bus_spec is not None else BusSpec(bus_number=s.bus)
+    if acquisition_mode(cfg, clock, bus) == "thread":
+        opened = None
+        if bus is None:
+            bus = opened = bus_spec.open(clock)
+        try:
+            reader = open_reader(bus, clock, specs=sensor_specs(s), bus_number=s.bus,
+                                 settings=imu_settings(s))
+        except BaseException:
+            if opened is not None and hasattr(opened, "close"):
+                opened.close()
+            raise
+        return reader, SensorThread(reader, s.drain_interval_s), opened
+    specs = sensor_specs(s)
+    process = AcquisitionProcess(
+        AcquisitionSpec(bus=bus_spec, specs=None if specs is None else tuple(specs),
+                        settings=imu_settings(s), drain_interval_s=s.drain_interval_s,
+                        rt_priority=s.rt_priority), clock)
+    try:
+        process.open()
+    except BaseException:
+        process.stop(1.0)
+        raise
+    return process, process, None
+
+
+def open_session(cfg, clock, bus=None, *, reader=None, cue_engine: CueDecider | None = None,
                  hooks: Iterable[SessionHook] = (), calibration=None,
                  calibration_text: str = "not calibrated", simulated: bool = False,
                  scenario: str | None = None, warnings: Iterable[str] = ()):
-    """Open the sensors on `bus` as `cfg.sensors` says and build the `LiveSession` (Analyzer
-    at the rate the pelvis chip really runs, drift detector from `cfg.baseline`). Returns
-    (session, reader). Raises the hardware layer's PiAppError when no IMU answers."""
+    """Build the `LiveSession` (Analyzer at the rate the pelvis chip really runs, drift
+    detector from `cfg.baseline`) on `reader` (from `open_acquisition`), or on a reader
+    opened here on `bus` as `cfg.sensors` says. Returns (session, reader). Raises the
+    hardware layer's PiAppError when no IMU answers."""
     from pi_app.acquisition.setup import open_reader
-    reader = open_reader(bus, clock, specs=sensor_specs(cfg.sensors),
-                         bus_number=cfg.sensors.bus, settings=imu_settings(cfg.sensors))
+    if reader is None:
+        reader = open_reader(bus, clock, specs=sensor_specs(cfg.sensors),
+                             bus_number=cfg.sensors.bus, settings=imu_settings(cfg.sensors))
+    warnings = list(warnings) + list(getattr(reader, "warnings", ()))
     pelvis = reader.driver("pelvis") if "pelvis" in reader.roles else None
     rate_hz = float(pelvis.output_rate_hz) if pelvis is not None else cfg.sensors.rate_hz
     drift_kwargs = cfg.baseline.drift_detector_kwargs()
