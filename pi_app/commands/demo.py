@@ -31,6 +31,7 @@ from pi_app.commands.run import add_recording_options, check_recording_options, 
 from pi_app.errors import ConfigError, PiAppError
 from pi_app.commands import argtypes
 from pi_app.commands.common import add_simulation_options
+from pi_app.sim.scenarios import make_scenario
 
 # Headless stepped runs without --seconds: long enough for warm-up, baseline and a drift.
 DEFAULT_STEPPED_S = 300.0
@@ -203,7 +204,11 @@ def run(args) -> int:
         banner = (f"pi-app demo: simulated runner '{args.scenario}' (seed {args.seed}, chips "
                   f"{args.chips}), {mode}" + (f", {seconds:g} s" if seconds else "")
                   + "; Ctrl-C stops.")
-        notes = [first_cue_note(bus.scenario, t0_s),
+        # In process mode the simulated runner lives in the acquisition process: the same
+        # scenario built here only to say when it drifts.
+        world = bus.scenario if bus is not None else make_scenario(
+            args.scenario, seed=args.seed, start_s=t0_s)
+        notes = [first_cue_note(world, t0_s),
                  "recording as a new session (see pi-app sessions; --no-record: off)"
                  if recorder is not None and recorder.warning is None else
                  None if recorder is not None else "not recording (--no-record)"]
