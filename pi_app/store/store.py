@@ -24,7 +24,8 @@ from pi_app.errors import PiAppError
 from pi_app.frames import FrameChunk
 from pi_app.live.snapshot import CueEvent
 from pi_app.paths import state_dir
-from pi_app.store.schema import DATABASE_FILE_NAME, DDL, SCHEMA_VERSION, unpack_samples
+from pi_app.store.migrations import MigrationError, migrate
+from pi_app.store.schema import DATABASE_FILE_NAME, SCHEMA_VERSION, unpack_samples
 
 #: A session whose last commit is older than this (s) and that has no end is "interrupted".
 STALE_AFTER_S = 10.0
@@ -243,16 +244,48 @@ class SessionStore:
                     path=str(self.path))
             if version < SCHEMA_VERSION:
                 if self.read_only:
-                    raise SessionStoreError(
-                        f"the session database {self.path} has no sessions tables; it is not "
-                        "a pi-app session database.", path=str(self.path))
-                with conn:
-                    conn.executescript(DDL)
-                    conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                    if version == 0:
+                        raise SessionStoreError(
+                            f"the session database {self.path} has no sessions tables; it is "
+                            "not a pi-app session database.", path=str(self.path))
+                    self._migrate_for_reading(version)
+                else:
+                    self._migrate(conn, version)
         except sqlite3.DatabaseError as err:
             raise SessionStoreError(
                 f"the session database {self.path} cannot be used ({err}); make the state "
                 "directory writable, or move a damaged file aside.", path=str(self.path)) from None
+
+    def _migrate(self, conn: sqlite3.Connection, version: int) -> None:
+        try:
+            migrate(conn, self.path)
+        except MigrationError as err:
+            raise SessionStoreError(
+                f"updating the session database {self.path} from schema {version} to "
+                f"{SCHEMA_VERSION} failed at {err}; nothing was changed, the file is as it "
+                "was. Free some disk space or make the state directory writable and try "
+                "again.", path=str(self.path)) from None
+
+    def _migrate_for_reading(self, version: int) -> None:
+        """A database from an older release, opened read-only: it is brought up to date
+        once (the migration is transactional), then read as usual."""
+        try:
+            conn = sqlite3.connect(str(self.path), timeout=5.0)
+        except sqlite3.DatabaseError as err:
+            raise SessionStoreError(
+                f"the session database {self.path} is from an older pi-app (schema "
+                f"{version}) and cannot be updated ({err}); run pi-app once as the user who "
+                "owns it.", path=str(self.path)) from None
+        try:
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._migrate(conn, version)
+        except sqlite3.OperationalError as err:
+            raise SessionStoreError(
+                f"the session database {self.path} is from an older pi-app (schema "
+                f"{version}) and cannot be updated ({err}); run pi-app once as the user who "
+                "owns it.", path=str(self.path)) from None
+        finally:
+            conn.close()
 
     @property
     def conn(self) -> sqlite3.Connection:
