@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "run",
     "demo",
     "sessions",
+    "athletes",
     "export",
     "report",
     "replay",

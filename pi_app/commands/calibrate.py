@@ -106,7 +106,7 @@ def run(args) -> int:
     profile_path = args.profile if args.profile is not None else default_profile_path()
     clock = ManualClock() if args.simulate else WallClock()
     bus = open_bus(simulate=args.simulate, bus_number=args.bus, scenario=args.scenario,
-                   seed=args.seed, chips=args.chips, clock=clock)
+                   seed=args.seed, chips=args.chips, clock=clock, day=args.day)
     try:
         reader = open_reader(bus, clock, bus_number=args.bus,
                              settings=ImuSettings(rate_hz=args.rate_hz))

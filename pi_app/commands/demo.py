@@ -124,7 +124,7 @@ def run(args) -> int:
         DEFAULT_STEPPED_S if stepped else None)
 
     bus = open_simulated_bus(scenario=args.scenario, seed=args.seed, chips=args.chips,
-                             clock=clock, bus_number=cfg.sensors.bus)
+                             clock=clock, bus_number=cfg.sensors.bus, day=args.day)
     t0_s = clock.now_s()
     engine, warnings = make_cue_engine(cfg, clock, simulated=True)
     hooks = []
@@ -133,6 +133,7 @@ def run(args) -> int:
     events = None
     session = None
     recorder = None
+    coaching = None
     if args.events_out is not None:
         events = EventLog(args.events_out,
                           clock_t_s=lambda: session.t_s if session is not None else None)
@@ -142,11 +143,19 @@ def run(args) -> int:
             cfg, clock, bus, cue_engine=engine, hooks=hooks, simulated=True,
             scenario=args.scenario, warnings=warnings,
             calibration_text="simulated: no calibration needed")
+        athlete_ref = None
+        if args.athlete.strip():
+            from pi_app.coaching.live import attach_coaching
+            coaching = attach_coaching(session, args.state_dir, args.athlete,
+                                       treadmill_speed_kmh=args.treadmill_kmh)
+            athlete_ref = coaching.athlete.id
         if args.record:
             recorder = start_recorder(
-                session, state_dir=args.state_dir, athlete=args.athlete, notes=args.notes,
+                session, state_dir=args.state_dir,
+                athlete=coaching.athlete.name if coaching else args.athlete, notes=args.notes,
                 config_text=config_text(args.config), scenario=args.scenario, seed=args.seed,
-                max_size_mb=args.max_size_mb)
+                max_size_mb=args.max_size_mb, athlete_ref=athlete_ref,
+                treadmill_speed_kmh=args.treadmill_kmh)
             if recorder.warning:
                 print(f"pi-app: {recorder.warning}", file=sys.stderr)
         if events is not None:
@@ -184,6 +193,9 @@ def run(args) -> int:
                     print("pi-app: a thread did not stop within 2 s.", file=sys.stderr)
         stop_recorder(recorder)
         _print_summary(session, bus, t0_s)
+        if coaching is not None:
+            coaching.close()
+            _print_coaching(coaching, session)
         if recorder is not None and recorder.session_id is not None:
             print(f"pi-app demo: recorded as session {recorder.session_id}"
                   + (f" ({recorder.warning})" if recorder.warning else "") + ".",
@@ -192,6 +204,8 @@ def run(args) -> int:
             events.on_event("summary", _summary(session))
     finally:
         stop_recorder(recorder)
+        if coaching is not None:
+            coaching.close()
         if ui is not None:
             ui.close()
         if events is not None:
@@ -206,6 +220,15 @@ def _summary(session) -> dict:
             "cues_played": len(played), "cues_withheld": len(session.cues) - len(played),
             "latency_ms_median": lat[len(lat) // 2] if lat else None,
             "latency_ms_max": lat[-1] if lat else None}
+
+
+def _print_coaching(coaching, session) -> None:
+    note = session.analyzer.drift.stored_note
+    print(f"pi-app demo: athlete {coaching.athlete.name!r}"
+          + (f"; {note}" if note else "; no remembered baseline to offer")
+          + (f"; remembered {len(coaching.remembered)} new baseline(s)"
+             if coaching.remembered else "")
+          + "".join(f"; {e}" for e in coaching.errors) + ".", file=sys.stderr)
 
 
 def _print_summary(session, bus, t0_s: float) -> None:

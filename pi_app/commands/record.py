@@ -126,7 +126,7 @@ def run(args) -> int:
     clock = ManualClock() if args.simulate else WallClock()
     t0_s = clock.now_s()
     bus = open_bus(simulate=args.simulate, bus_number=args.bus, scenario=args.scenario,
-                   seed=args.seed, chips=args.chips, clock=clock)
+                   seed=args.seed, chips=args.chips, clock=clock, day=args.day)
     reader = open_reader(bus, clock, bus_number=args.bus,
                          settings=ImuSettings(rate_hz=args.rate_hz))
     has_thorax = "thorax" in reader.roles

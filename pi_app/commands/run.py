@@ -45,12 +45,19 @@ def add_recording_options(p: argparse.ArgumentParser) -> None:
                    help="athlete name stored with the session")
     p.add_argument("--notes", default="", metavar="TEXT",
                    help="notes stored with the session (speed, shoes, ...)")
+    p.add_argument("--treadmill-kmh", type=float, default=None, metavar="KMH",
+                   help="treadmill speed (km/h), stored with the session; a remembered "
+                        "baseline is reused at the same speed (docs/coaching.md)")
     p.add_argument("--max-size-mb", type=float, default=None, metavar="MB",
                    help="cap on the session database size; recording stops with a warning "
                         "beyond it (default: no cap)")
 
 
 def check_recording_options(args) -> None:
+    kmh = getattr(args, "treadmill_kmh", None)
+    if kmh is not None and not 0.0 < kmh <= 40.0:
+        raise ConfigError(f"--treadmill-kmh is {kmh:g}; give the treadmill speed in km/h, "
+                          "e.g. --treadmill-kmh 10.", key="treadmill_kmh")
     cap = getattr(args, "max_size_mb", None)
     if cap is not None and not cap > 0:
         raise ConfigError(f"--max-size-mb is {cap:g}; give a positive size in MB, e.g. "
@@ -112,10 +119,13 @@ def run(args) -> int:
         record = None if args.no_record else dict(
             state_dir=args.state_dir, athlete=args.athlete, notes=args.notes,
             config_text=config_text(args.config), calibration_text=profile_text,
-            max_size_mb=args.max_size_mb)
+            max_size_mb=args.max_size_mb, treadmill_speed_kmh=args.treadmill_kmh)
+        coaching = None if not args.athlete.strip() else dict(
+            state_dir=args.state_dir, athlete_name=args.athlete,
+            treadmill_speed_kmh=args.treadmill_kmh)
         run_live(cfg, clock, bus, ui=ui, notifier=notifier, calibration=calibration,
                  calibration_text=calibration_text, events_out=args.events_out,
-                 record=record)
+                 record=record, coaching=coaching)
     finally:
         bus.close()
     return 0
@@ -125,12 +135,15 @@ def run_live(cfg, clock, bus, *, ui=None, notifier=None, calibration=None,
              calibration_text: str = "not calibrated", events_out: Path | None = None,
              record: dict | None = None, seconds: float | None = None,
              simulated: bool = False, install_signals: bool = True,
-             write: Callable[[str], None] | None = None) -> dict:
+             write: Callable[[str], None] | None = None,
+             coaching: dict | None = None) -> dict:
     """The live app on `bus` until SIGINT/SIGTERM (or `seconds` of clock time): sensor and
     analysis threads, the dashboard `ui` on this thread (None: one line per stride), the
     session recorded when `record` holds `start_recorder` arguments, and systemd told how
     it goes through `notifier` (READY once both IMUs answer and the display is up, STATUS,
-    watchdog pings from this loop, STOPPING). Closes `ui`; returns a summary dict."""
+    watchdog pings from this loop, STOPPING); the athlete's remembered baselines used and
+    new ones remembered when `coaching` holds `attach_coaching` arguments. Closes `ui`;
+    returns a summary dict."""
     from pi_app.acquisition.sensor_thread import SensorThread
     from pi_app.live.printer import StridePrinter
     from pi_app.live.service_status import ServiceReporter
@@ -141,7 +154,7 @@ def run_live(cfg, clock, bus, *, ui=None, notifier=None, calibration=None,
 
     write = write if write is not None else (lambda line: print(line, flush=True))
     notifier = notifier if notifier is not None else ServiceNotifier(clock, env={})
-    events = recorder = None
+    events = recorder = hook = None
     session = None
     try:
         engine, warnings = make_cue_engine(cfg, clock, simulated=simulated)
@@ -153,6 +166,11 @@ def run_live(cfg, clock, bus, *, ui=None, notifier=None, calibration=None,
         session, reader = open_session(cfg, clock, bus, cue_engine=engine, hooks=hooks,
                                        calibration=calibration, simulated=simulated,
                                        calibration_text=calibration_text, warnings=warnings)
+        if coaching is not None:
+            from pi_app.coaching.live import attach_coaching
+            hook = attach_coaching(session, **coaching)
+            if record is not None:
+                record = {**record, "athlete": hook.athlete.name, "athlete_ref": hook.athlete.id}
         if record is not None:
             recorder = start_recorder(session, **record)
             if recorder.warning:
@@ -179,6 +197,8 @@ def run_live(cfg, clock, bus, *, ui=None, notifier=None, calibration=None,
                 "session_id": None if recorder is None else recorder.session_id}
     finally:
         stop_recorder(recorder)
+        if hook is not None:
+            hook.close()
         if ui is not None:
             ui.close()
         if events is not None:

@@ -344,7 +344,8 @@ class LiveSession:
             muted=self.muted, metronome_on=self.metronome_on,
             metronome_target_spm=self.metronome_target_spm, recording=self.is_recording,
             calibration_text=self.calibration_text, sensors=self._sensor_status(),
-            stalled_threads=self._stalled, warnings=tuple(warnings))
+            stalled_threads=self._stalled, warnings=tuple(warnings),
+            baseline_note=getattr(drift, "stored_note", None))
 
     def _sensor_status(self) -> tuple[SensorStatus, ...]:
         out = []

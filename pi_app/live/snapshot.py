@@ -68,7 +68,8 @@ class LiveSnapshot:
     the live rotation traces of the last ~4 s (decimated). verdict: the newest drift verdict.
     cue_log: newest last. cue_mode: "bandwidth" | "faded" | "off". stalled_threads: names of
     threads whose heartbeat is late. warnings: one-line problems to show (no audio device,
-    recording stopped, ...).
+    recording stopped, ...). baseline_note: whether a remembered baseline of the athlete is
+    judged against (which session, how old) or why not; None when there was none to offer.
     """
 
     t_s: float = 0.0
@@ -97,6 +98,7 @@ class LiveSnapshot:
     sensors: tuple[SensorStatus, ...] = ()
     stalled_threads: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    baseline_note: str | None = None
 
 
 class SnapshotBox:

@@ -46,6 +46,8 @@ class SessionInfo:
     rate_hz: nominal sample rate (Hz). segments / gyro_segments: sensors present ("pelvis",
     "thorax"). config_text / calibration_text: the config and calibration profile in force
     (TOML text, "" if none). scenario / seed: the simulated scenario, when simulated.
+    athlete_ref: the athlete's id in the `athletes` table (None: no athlete).
+    treadmill_speed_kmh: the treadmill speed the coach entered (km/h), None if not entered.
     """
 
     athlete_name: str = ""
@@ -59,6 +61,8 @@ class SessionInfo:
     simulated: bool = False
     scenario: str | None = None
     seed: int | None = None
+    athlete_ref: int | None = None
+    treadmill_speed_kmh: float | None = None
 
 
 @dataclass
@@ -91,6 +95,8 @@ class SessionSummary:
     n_cues: int = 0
     n_cues_played: int = 0
     n_drift_strides: int = 0
+    athlete_ref: int | None = None
+    treadmill_speed_kmh: float | None = None
 
     @property
     def duration_s(self) -> float:
@@ -115,6 +121,7 @@ class SessionSummary:
             "scenario": self.scenario, "seed": self.seed, "samples": self.n_samples,
             "steps": self.n_steps, "strides": self.n_strides, "cues": self.n_cues,
             "cues_played": self.n_cues_played, "drift_strides": self.n_drift_strides,
+            "athlete_ref": self.athlete_ref, "treadmill_speed_kmh": self.treadmill_speed_kmh,
         }
 
 
@@ -334,7 +341,8 @@ class SessionStore:
             config_text=row["config_text"], calibration_text=row["calibration_text"],
             t_first_s=row["t_first_s"], t_last_s=row["t_last_s"], n_samples=row["n_samples"],
             n_steps=row["n_steps"], n_strides=row["n_strides"], n_cues=row["n_cues"],
-            n_cues_played=row["n_played"], n_drift_strides=row["n_drift"])
+            n_cues_played=row["n_played"], n_drift_strides=row["n_drift"],
+            athlete_ref=row["athlete_ref"], treadmill_speed_kmh=row["treadmill_speed_kmh"])
 
     def _rows(self, sql: str, params=()) -> list[sqlite3.Row]:
         conn = self.conn

@@ -286,13 +286,15 @@ class SessionRecorder:
                 cur = conn.execute(
                     "INSERT INTO sessions (athlete_name, athlete_id, notes, start_unix_s, "
                     "rate_hz, segments, gyro_segments, config_text, calibration_text, "
-                    "simulated, scenario, seed, app_version, last_commit_unix_s) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "simulated, scenario, seed, app_version, last_commit_unix_s, "
+                    "athlete_ref, treadmill_speed_kmh) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (self.info.athlete_name, self.info.athlete_id, self.info.notes,
                      time.time(), self.info.rate_hz, ",".join(self.info.segments),
                      ",".join(self.info.gyro_segments), self.info.config_text,
                      self.info.calibration_text, int(self.info.simulated),
-                     self.info.scenario, self.info.seed, __version__, time.time()))
+                     self.info.scenario, self.info.seed, __version__, time.time(),
+                     self.info.athlete_ref, self.info.treadmill_speed_kmh))
                 self.session_id = int(cur.lastrowid)
         except (sqlite3.Error, OSError, SessionStoreError) as err:
             self._stop_with(_warning_for(err, self.store.path))
