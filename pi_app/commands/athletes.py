@@ -53,7 +53,6 @@ def register(subparsers) -> argparse.ArgumentParser:
                       help="do not ask for confirmation (scripts)")
     for q in (ls, add, ren, show, exp, dele):
         add_state_dir(q)
-    add_state_dir(p)
     p.set_defaults(func=run, action=None)
     return p
 
@@ -66,12 +65,13 @@ def run(args, stdin=None, stdout=None) -> int:
     out = stdout if stdout is not None else sys.stdout
     stdin = stdin if stdin is not None else sys.stdin
     action = args.action or "list"
+    state_dir = getattr(args, "state_dir", None)      # `pi-app athletes` alone lists
     read_only = action in ("list", "show", "export")
-    db = SessionStore.open(args.state_dir, read_only=False) if not read_only else None
+    db = SessionStore.open(state_dir, read_only=False) if not read_only else None
     try:
         if db is None:
             try:
-                db = SessionStore.open(args.state_dir, read_only=True)
+                db = SessionStore.open(state_dir, read_only=True)
             except SessionStoreError:
                 if action == "list":
                     print("no athletes yet (no session database); add one with "
