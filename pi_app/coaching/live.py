@@ -16,8 +16,11 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 
 from pi_app.coaching.baselines import Conditions, check_conditions, chips_text
+from pi_app.coaching.plan import plan_next
+from pi_app.coaching.programme import Programme, ProgrammeSession, target_center_deg
 from pi_app.coaching.store import StoredBaseline, list_baselines, remember_baseline
 from pi_app.store.athletes import Athlete, ensure_athlete
 from pi_app.store.store import SessionStore, SessionStoreError
@@ -41,7 +44,8 @@ class CoachingHook:
     docstring). state_dir: the store's state directory; chips: "pelvis=...,thorax=..."."""
 
     def __init__(self, session, state_dir, athlete: Athlete, candidates: list[StoredBaseline],
-                 treadmill_speed_kmh: float | None, chips: str):
+                 treadmill_speed_kmh: float | None, chips: str,
+                 target_offset_deg: float | None = None):
         self.session = session
         self.state_dir = state_dir
         self.athlete = athlete
@@ -55,6 +59,10 @@ class CoachingHook:
         self._remembered_for: list[dict] = []
         self._threads: list[threading.Thread] = []
         self._note_sent: str | None = None
+        self.target_offset_deg = target_offset_deg
+        self._targeted: list[dict] = []
+        #: The target band (low, high deg) in force, None while there is none.
+        self.target_band_deg: tuple[float, float] | None = None
 
     # -- hook ------------------------------------------------------------------------------
     def on_update(self, update) -> None:
@@ -66,11 +74,30 @@ class CoachingHook:
             self._note_sent = note
             self.session._call("on_event", "stored_baseline",
                                {"t_s": self.session.t_s, "detail": note})
+        self._apply_target(detector)
         if (detector.baseline and detector.stored_in_use is None
                 and not any(d is detector.baseline for d in self._remembered_for)
                 and any(v.state == "in_band" or v.drift for v in update.verdicts)):
             self._remembered_for.append(detector.baseline)
             self._remember(detector)
+
+    def _apply_target(self, detector) -> None:
+        """Once a baseline is there (remembered or fresh), judge the relative phase against
+        the target band: the baseline band moved `target_offset_deg` toward anti-phase."""
+        if not self.target_offset_deg or "rel_phase" not in detector.baseline \
+                or any(d is detector.baseline for d in self._targeted):
+            return
+        self._targeted.append(detector.baseline)
+        base = detector.baseline["rel_phase"]
+        center = target_center_deg(base.center, self.target_offset_deg)
+        band = detector.set_band("rel_phase", center - base.half_width,
+                                 center + base.half_width)
+        self.target_band_deg = (band.low, band.high)
+        self.session._call("on_event", "target", {
+            "t_s": self.session.t_s, "offset_deg": self.target_offset_deg,
+            "band_deg": [round(band.low, 1), round(band.high, 1)],
+            "detail": f"target {self.target_offset_deg:+g} deg toward anti-phase: "
+                      f"{band.low:.0f}-{band.high:.0f} deg"})
 
     def _offer(self, detector) -> None:
         self.offered = True
@@ -131,8 +158,38 @@ def _with_origin(baseline, origin: str):
     return replace(baseline, origin=origin)
 
 
+@dataclass(frozen=True)
+class CoachingPlan:
+    """Who runs and what: the athlete, their programme (None: none) and its session to run
+    now (None: no programme, or it is complete)."""
+
+    athlete: Athlete
+    programme: Programme | None
+    session: ProgrammeSession | None
+
+    def describe(self) -> str:
+        if self.programme is None:
+            return f"athlete {self.athlete.name!r}, no programme"
+        if self.session is None:
+            return (f"athlete {self.athlete.name!r}: programme {self.programme.name!r} is "
+                    "complete; running a free session")
+        return (f"athlete {self.athlete.name!r}, programme {self.programme.name!r}, "
+                + self.session.describe(len(self.programme)))
+
+
+def plan_for(state_dir, athlete_name: str) -> CoachingPlan:
+    """The athlete (added if new) and the next session of their programme."""
+    with SessionStore.open(state_dir) as store:
+        athlete, _ = ensure_athlete(store, athlete_name)
+        planned = plan_next(store, athlete)
+    if planned is None:
+        return CoachingPlan(athlete, None, None)
+    return CoachingPlan(athlete, planned[0], planned[1])
+
+
 def attach_coaching(session, state_dir, athlete_name: str,
-                    treadmill_speed_kmh: float | None = None) -> CoachingHook:
+                    treadmill_speed_kmh: float | None = None,
+                    target_offset_deg: float | None = None) -> CoachingHook:
     """Find (or add) the athlete, load their remembered baselines and attach a
     `CoachingHook` to `session`. Raises SessionStoreError when the store cannot be opened."""
     with SessionStore.open(state_dir) as store:
@@ -141,6 +198,7 @@ def attach_coaching(session, state_dir, athlete_name: str,
     reader = session.reader
     chips = chips_text({role: getattr(reader.driver(role), "model", None)
                         for role in reader.roles})
-    hook = CoachingHook(session, state_dir, athlete, candidates, treadmill_speed_kmh, chips)
+    hook = CoachingHook(session, state_dir, athlete, candidates, treadmill_speed_kmh, chips,
+                        target_offset_deg)
     session.hooks.append(hook)
     return hook

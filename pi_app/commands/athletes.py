@@ -6,6 +6,7 @@
     pi-app athletes show NAME [--json]
     pi-app athletes export NAME -o DIR        # every session of theirs + athlete.json
     pi-app athletes delete NAME [--yes]       # and every session of theirs, after confirming
+    pi-app athletes programme NAME [FILE.toml | --remove]   # assign / show / remove
 
 NAME may be any spelling of the name (case and spaces do not matter) or the athlete's id.
 """
@@ -51,7 +52,13 @@ def register(subparsers) -> argparse.ArgumentParser:
     dele.add_argument("name", metavar="NAME")
     dele.add_argument("--yes", action="store_true",
                       help="do not ask for confirmation (scripts)")
-    for q in (ls, add, ren, show, exp, dele):
+    prog = sub.add_parser("programme", help="assign a retraining programme (TOML) to an athlete")
+    prog.add_argument("name", metavar="NAME")
+    prog.add_argument("file", type=Path, nargs="?", metavar="PROGRAMME.toml",
+                      help="the programme (e.g. config/programmes/faded-8.toml); "
+                           "without it, the athlete's programme is shown")
+    prog.add_argument("--remove", action="store_true", help="remove the athlete's programme")
+    for q in (ls, add, ren, show, exp, dele, prog):
         add_state_dir(q)
     p.set_defaults(func=run, action=None)
     return p
@@ -66,7 +73,8 @@ def run(args, stdin=None, stdout=None) -> int:
     stdin = stdin if stdin is not None else sys.stdin
     action = args.action or "list"
     state_dir = getattr(args, "state_dir", None)      # `pi-app athletes` alone lists
-    read_only = action in ("list", "show", "export")
+    read_only = action in ("list", "show", "export") or (
+        action == "programme" and args.file is None and not args.remove)
     db = SessionStore.open(state_dir, read_only=False) if not read_only else None
     try:
         if db is None:
@@ -135,6 +143,36 @@ def _show(db, args, out, stdin) -> int:
     print(f"{len(baselines)} remembered baseline(s)", file=out)
     for b in baselines:
         print(f"  {b.describe()}", file=out)
+    _print_programme(db, a, out)
+    return 0
+
+
+def _print_programme(db, a, out) -> None:
+    from pi_app.coaching.plan import plan_next
+    planned = plan_next(db, a)
+    if planned is None:
+        print("no programme (assign one with `pi-app athletes programme NAME FILE`)", file=out)
+        return
+    programme, session = planned
+    print(f"programme {programme.name!r}: {programme.description}", file=out)
+    print("  next: " + (session.describe(len(programme)) if session else "complete"), file=out)
+
+
+def _programme(db, args, out, stdin) -> int:
+    from pi_app.coaching.plan import set_programme
+    a = find_athlete(db, args.name)
+    if args.remove:
+        set_programme(db, a, "", "")
+        print(f"removed the programme of {a.name!r} (their sessions stay)", file=out)
+        return 0
+    if args.file is not None:
+        from pi_app.coaching.programme import load_programme
+        load_programme(args.file)         # a clear error for a bad file, before storing
+        text = args.file.read_text(encoding="utf-8")
+        programme = set_programme(db, a, text, str(args.file))
+        print(f"{a.name!r} now follows {programme.name!r} ({len(programme)} sessions)",
+              file=out)
+    _print_programme(db, a, out)
     return 0
 
 
@@ -176,4 +214,4 @@ def _delete(db, args, out, stdin) -> int:
 
 
 _ACTIONS = {"list": _list, "add": _add, "rename": _rename, "show": _show, "export": _export,
-            "delete": _delete}
+            "delete": _delete, "programme": _programme}

@@ -109,6 +109,16 @@ def run(args) -> int:
             print(path)
         return 0
 
+    plan = None
+    if args.athlete.strip():
+        from pi_app.coaching.live import plan_for
+        from pi_app.coaching.plan import config_for
+        plan = plan_for(args.state_dir, args.athlete)
+        print(f"pi-app demo: {plan.describe()}.", file=sys.stderr)
+        if plan.session is not None:
+            cfg = config_for(cfg, plan.session)
+    planned = plan.session if plan is not None else None
+
     ui, why = _open_ui(cfg, args.headless)
     headless = ui is None
     if why:
@@ -121,6 +131,7 @@ def run(args) -> int:
     else:
         clock = WallClock()
     seconds = args.seconds if args.seconds is not None else (
+        planned.duration_s if planned is not None else
         DEFAULT_STEPPED_S if stepped else None)
 
     bus = open_simulated_bus(scenario=args.scenario, seed=args.seed, chips=args.chips,
@@ -146,8 +157,10 @@ def run(args) -> int:
         athlete_ref = None
         if args.athlete.strip():
             from pi_app.coaching.live import attach_coaching
-            coaching = attach_coaching(session, args.state_dir, args.athlete,
-                                       treadmill_speed_kmh=args.treadmill_kmh)
+            from pi_app.coaching.plan import recorder_fields
+            coaching = attach_coaching(
+                session, args.state_dir, args.athlete, treadmill_speed_kmh=args.treadmill_kmh,
+                target_offset_deg=planned.target_offset_deg if planned else None)
             athlete_ref = coaching.athlete.id
         if args.record:
             recorder = start_recorder(
@@ -155,7 +168,8 @@ def run(args) -> int:
                 athlete=coaching.athlete.name if coaching else args.athlete, notes=args.notes,
                 config_text=config_text(args.config), scenario=args.scenario, seed=args.seed,
                 max_size_mb=args.max_size_mb, athlete_ref=athlete_ref,
-                treadmill_speed_kmh=args.treadmill_kmh)
+                treadmill_speed_kmh=args.treadmill_kmh,
+                **(recorder_fields(planned) if planned is not None else {}))
             if recorder.warning:
                 print(f"pi-app: {recorder.warning}", file=sys.stderr)
         if events is not None:

@@ -109,6 +109,15 @@ def run(args) -> int:
 
     check_recording_options(args)
     cfg = load_config(args.config)
+    planned = None
+    if args.athlete.strip():
+        from pi_app.coaching.live import plan_for
+        from pi_app.coaching.plan import config_for
+        plan = plan_for(args.state_dir, args.athlete)
+        print(f"pi-app: {plan.describe()}.", file=sys.stderr)
+        planned = plan.session
+        if planned is not None:
+            cfg = config_for(cfg, planned)
     calibration, calibration_text, profile_text = _calibration(cfg)
     clock = WallClock()
     notifier = ServiceNotifier(clock)
@@ -120,12 +129,17 @@ def run(args) -> int:
             state_dir=args.state_dir, athlete=args.athlete, notes=args.notes,
             config_text=config_text(args.config), calibration_text=profile_text,
             max_size_mb=args.max_size_mb, treadmill_speed_kmh=args.treadmill_kmh)
+        if record is not None and planned is not None:
+            from pi_app.coaching.plan import recorder_fields
+            record.update(recorder_fields(planned))
         coaching = None if not args.athlete.strip() else dict(
             state_dir=args.state_dir, athlete_name=args.athlete,
-            treadmill_speed_kmh=args.treadmill_kmh)
+            treadmill_speed_kmh=args.treadmill_kmh,
+            target_offset_deg=planned.target_offset_deg if planned else None)
         run_live(cfg, clock, bus, ui=ui, notifier=notifier, calibration=calibration,
                  calibration_text=calibration_text, events_out=args.events_out,
-                 record=record, coaching=coaching)
+                 record=record, coaching=coaching,
+                 seconds=planned.duration_s if planned is not None else None)
     finally:
         bus.close()
     return 0

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from pi_app.store.schema import DDL_V1, DDL_V2, SCHEMA_VERSION
+from pi_app.store.schema import DDL_V1, DDL_V2, DDL_V3, SCHEMA_VERSION
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "sessions, samples, steps, strides, cues, events", _run(DDL_V1)),
     Migration(2, "athletes (sessions belong to one), treadmill speed, remembered baselines",
               _v2),
+    Migration(3, "retraining programmes: the athlete's programme, each session's place in it",
+              _run(DDL_V3)),
 )
 assert [m.version for m in MIGRATIONS] == list(range(1, SCHEMA_VERSION + 1))
 

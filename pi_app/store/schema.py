@@ -3,7 +3,7 @@
 One database file, `<state dir>/sessions.db`, in WAL mode. `PRAGMA user_version` holds
 `SCHEMA_VERSION`; a database written by a newer pi-app is refused with a clear error, an older
 one is brought up to date by the transactional migrations of migrations.py (schema 1 =
-`DDL_V1`, schema 2 adds `DDL_V2`).
+`DDL_V1`, schema 2 adds `DDL_V2`, schema 3 `DDL_V3`).
 
 Tables (times `*_s` are on the sample clock of the session, seconds, the time base of the
 `FrameChunk`s the analysis saw; `*_unix_s` are wall-clock seconds since 1970, UTC):
@@ -39,6 +39,13 @@ Schema 2:
   built at (median cadence spm, treadmill speed km/h if entered, chips "pelvis=...,thorax=...",
   mounting: each sensor's vertical in its own axes) and the baseline itself as the TOML text
   of `pi-app analyze --save-baseline` (pi_app.coaching.baselines).
+
+Schema 3 (retraining programmes, pi_app.coaching.programme):
+- `athletes.programme_text`: the TOML of the programme the athlete follows ("" = none).
+- `sessions.programme_session`: which session of it this was (1-based; NULL: not part of
+  one), `planned_duration_s` (s), `feedback` ("full" | "faded" | "none"), `feedback_fraction`
+  (the faded fraction of cues played), `target_offset_deg` (the relative-phase target's
+  offset from the baseline, deg; NULL: stay in your band).
 """
 
 from __future__ import annotations
@@ -47,7 +54,7 @@ import numpy as np
 
 from pi_app.frames import FrameChunk
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DATABASE_FILE_NAME = "sessions.db"
 
 #: Columns of one row of a raw-sample BLOB (float32 each).
@@ -176,6 +183,15 @@ CREATE TABLE baselines (
     baseline_toml TEXT NOT NULL
 );
 CREATE INDEX baselines_by_athlete ON baselines(athlete_ref, created_unix_s);
+"""
+
+DDL_V3 = """
+ALTER TABLE athletes ADD COLUMN programme_text TEXT NOT NULL DEFAULT '';
+ALTER TABLE sessions ADD COLUMN programme_session INTEGER;
+ALTER TABLE sessions ADD COLUMN planned_duration_s REAL;
+ALTER TABLE sessions ADD COLUMN feedback TEXT;
+ALTER TABLE sessions ADD COLUMN feedback_fraction REAL;
+ALTER TABLE sessions ADD COLUMN target_offset_deg REAL
 """
 
 #: strides table columns filled from StrideMetrics / DriftVerdict, in insert order.

@@ -48,6 +48,8 @@ class SessionInfo:
     (TOML text, "" if none). scenario / seed: the simulated scenario, when simulated.
     athlete_ref: the athlete's id in the `athletes` table (None: no athlete).
     treadmill_speed_kmh: the treadmill speed the coach entered (km/h), None if not entered.
+    programme_session .. target_offset_deg: the session's place in the athlete's programme
+    (schema.py, schema 3); None when it is not part of one.
     """
 
     athlete_name: str = ""
@@ -63,6 +65,11 @@ class SessionInfo:
     seed: int | None = None
     athlete_ref: int | None = None
     treadmill_speed_kmh: float | None = None
+    programme_session: int | None = None
+    planned_duration_s: float | None = None
+    feedback: str | None = None
+    feedback_fraction: float | None = None
+    target_offset_deg: float | None = None
 
 
 @dataclass
@@ -97,6 +104,11 @@ class SessionSummary:
     n_drift_strides: int = 0
     athlete_ref: int | None = None
     treadmill_speed_kmh: float | None = None
+    programme_session: int | None = None
+    planned_duration_s: float | None = None
+    feedback: str | None = None
+    feedback_fraction: float | None = None
+    target_offset_deg: float | None = None
 
     @property
     def duration_s(self) -> float:
@@ -122,6 +134,10 @@ class SessionSummary:
             "steps": self.n_steps, "strides": self.n_strides, "cues": self.n_cues,
             "cues_played": self.n_cues_played, "drift_strides": self.n_drift_strides,
             "athlete_ref": self.athlete_ref, "treadmill_speed_kmh": self.treadmill_speed_kmh,
+            "programme_session": self.programme_session,
+            "planned_duration_s": self.planned_duration_s, "feedback": self.feedback,
+            "feedback_fraction": self.feedback_fraction,
+            "target_offset_deg": self.target_offset_deg,
         }
 
 
@@ -342,7 +358,11 @@ class SessionStore:
             t_first_s=row["t_first_s"], t_last_s=row["t_last_s"], n_samples=row["n_samples"],
             n_steps=row["n_steps"], n_strides=row["n_strides"], n_cues=row["n_cues"],
             n_cues_played=row["n_played"], n_drift_strides=row["n_drift"],
-            athlete_ref=row["athlete_ref"], treadmill_speed_kmh=row["treadmill_speed_kmh"])
+            athlete_ref=row["athlete_ref"], treadmill_speed_kmh=row["treadmill_speed_kmh"],
+            programme_session=row["programme_session"],
+            planned_duration_s=row["planned_duration_s"], feedback=row["feedback"],
+            feedback_fraction=row["feedback_fraction"],
+            target_offset_deg=row["target_offset_deg"])
 
     def _rows(self, sql: str, params=()) -> list[sqlite3.Row]:
         conn = self.conn
