@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "demo",
     "sessions",
     "athletes",
+    "progress",
     "export",
     "report",
     "replay",
