@@ -95,6 +95,14 @@ def config_problems(md: str, where: str) -> list[str]:
             except Exception as err:   # noqa: BLE001
                 problems.append(str(err))
             continue
+        if lang == "toml" and "[[session]]" in text:
+            # A programme (docs/coaching.md), not a config.
+            from pi_app.coaching.programme import loads_programme
+            try:
+                loads_programme(text, source=f"{where} (programme example)")
+            except Exception as err:   # noqa: BLE001
+                problems.append(str(err))
+            continue
         if lang == "toml":
             try:
                 loads_config(text, source=f"{where} (toml example)")
