@@ -114,3 +114,26 @@ def test_baseline_record_validates_its_parameters():
         Baseline({"spin": 1.0}, {"spin": 1.0}, 60)
     with pytest.raises(ValueError):
         Baseline({"rel_phase": 300.0}, {"rel_phase": float("nan")}, 60)
+
+
+
+def test_todays_warmup_updates_the_remembered_band():
+    """Another day sits a little elsewhere: the stored band is a prior worth one baseline of
+    strides; the warm-up strides move its center by their median offset weighted by their
+    number and join its SD."""
+    b = Baseline({"rel_phase": 315.0, "cadence": CADENCE_SPM}, {"rel_phase": 6.0, "cadence": 2.0},
+                 n_strides=240)
+    det = DriftDetector(warmup_s=WARMUP_S, baseline_strides=60)
+    det.use_baseline(b)
+    strides = make_strides(7, 2, thorax_shift_deg=lambda i: np.full(i.shape, -6.0))
+    k = 0
+    while det.state == "warmup":
+        det.update(strides[k])
+        k += 1
+    band = det.baseline["rel_phase"]
+    warm = list(det._tracks["rel_phase"].values)
+    offset = float(np.median([((v - 315.0) + 180) % 360 - 180 for v in warm]))
+    assert offset < -3.0                                 # today really sits lower
+    expected = 315.0 + offset * len(warm) / (len(warm) + 60)
+    assert band.center == pytest.approx(expected, abs=1e-6)
+    assert band.sd > 6.0                                 # today's spread joined the SD

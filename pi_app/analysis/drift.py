@@ -25,8 +25,9 @@ the cadence it was built at) can be given to `use_baseline`. When the warm-up en
 detector judges against it at once instead of building a fresh one, but only if the rolling
 median cadence is within `cadence_tolerance_frac` of the stored cadence (the same speed)
 or the caller says the entered treadmill speed is the same; otherwise it builds a fresh
-baseline and `stored_note` says why. The band keeps learning the SD as always, and a later
-speed change still suppresses and rebuilds. `learnt_baseline()` gives the current one as a
+baseline and `stored_note` says why. The stored band is a prior worth one baseline of strides
+that today's warm-up strides update (center and SD: another day sits a little elsewhere);
+it keeps learning the SD as always, and a later speed change still suppresses and rebuilds. `learnt_baseline()` gives the current one as a
 record, to be remembered.
 """
 
@@ -335,10 +336,23 @@ class DriftDetector:
             return False
         stored, why = fitting[0]
         self.baseline = {}
+        # Another day sits a little elsewhere (the sensors are strapped a little differently)
+        # and spreads differently. The stored band is the prior, worth one baseline of
+        # strides; today's warm-up strides update it: the center moves by their median
+        # offset weighted by their number, and they join the learnt SD, as in a fresh band.
+        prior_n = min(stored.n_strides, self.baseline_strides)
         for metric, center in stored.centers.items():
             sd_raw = stored.sds[metric]
             track = self._tracks[metric]
-            track.sum_sq, track.n_sq = stored.n_strides * sd_raw * sd_raw, stored.n_strides
+            circular = METRICS[metric][1]
+            devs = [(_wrap180(v - center) if circular else v - center) for v in track.values]
+            if devs:
+                center += float(np.median(devs)) * len(devs) / (len(devs) + prior_n)
+                devs = [(_wrap180(v - center) if circular else v - center)
+                        for v in track.values]
+            track.sum_sq = prior_n * sd_raw * sd_raw + sum(d * d for d in devs)
+            track.n_sq = prior_n + len(devs)
+            sd_raw = math.sqrt(track.sum_sq / track.n_sq) if self.learn_sd else sd_raw
             sd = max(sd_raw, self.sd_floor[metric])
             center = center % 360.0 if METRICS[metric][1] else center
             self.baseline[metric] = MetricBand(metric, center, self.k_sd * sd, sd, "baseline")
