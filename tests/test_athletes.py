@@ -73,6 +73,7 @@ def test_rename_keeps_the_sessions(state):
         a = rename_athlete(store, "ana silva", "Ana Souza")
         assert a.n_sessions == 2 and get_athlete(store, "Ana Silva") is None
         assert athlete_session_ids(store, a.id) == [1, 2]
+        assert [s.athlete_name for s in store.list_sessions()] == ["Ana Souza", "Ana Souza", ""]
         add_athlete(store, "Cleo")
         with pytest.raises(SessionStoreError, match="already an athlete 'Cleo'"):
             rename_athlete(store, "Ana Souza", "cleo")

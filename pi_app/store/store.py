@@ -338,7 +338,8 @@ class SessionStore:
           (SELECT count(*) FROM strides WHERE session_id = s.id) AS n_strides,
           (SELECT count(*) FROM strides WHERE session_id = s.id AND drift = 1) AS n_drift,
           (SELECT count(*) FROM cues WHERE session_id = s.id) AS n_cues,
-          (SELECT count(*) FROM cues WHERE session_id = s.id AND played = 1) AS n_played
+          (SELECT count(*) FROM cues WHERE session_id = s.id AND played = 1) AS n_played,
+          (SELECT name FROM athletes WHERE id = s.athlete_ref) AS athlete_now
         FROM sessions s"""
 
     def _summary(self, row: sqlite3.Row) -> SessionSummary:
@@ -348,7 +349,9 @@ class SessionStore:
             last = row["last_commit_unix_s"] or row["start_unix_s"]
             status = "recording" if time.time() - last < STALE_AFTER_S else "interrupted"
         return SessionSummary(
-            id=row["id"], athlete_name=row["athlete_name"], athlete_id=row["athlete_id"],
+            # A renamed athlete's sessions show the name they have now.
+            id=row["id"], athlete_name=row["athlete_now"] or row["athlete_name"],
+            athlete_id=row["athlete_id"],
             notes=row["notes"], start_unix_s=row["start_unix_s"],
             end_unix_s=row["end_unix_s"], end_reason=row["end_reason"], status=status,
             rate_hz=row["rate_hz"], segments=_split(row["segments"]),
