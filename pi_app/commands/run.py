@@ -9,6 +9,7 @@ every thread within 2 s.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Callable
@@ -101,6 +102,19 @@ def _open_display(cfg, headless: bool):
     return open_live_ui(cfg.display, simulated=False, fullscreen=cfg.display.fullscreen)
 
 
+def _wait_for_devices(cfg, headless: bool, clock, notifier) -> None:
+    """At boot udev may not have created the I2C and DRM nodes yet: under systemd, wait for
+    them (bounded) instead of failing and burning the service's restart limit. Started by
+    hand, a missing device is reported at once."""
+    if not notifier.enabled:
+        return
+    from pi_app.service.devices import DeviceWait, live_devices
+    from pi_app.ui.display import KMSDRM, same_driver
+    want_drm = (not headless and cfg.display.enabled
+                and same_driver(os.environ.get("SDL_VIDEODRIVER"), KMSDRM))
+    DeviceWait(clock, status=notifier.status).wait(live_devices(cfg.sensors.bus, want_drm))
+
+
 def run(args) -> int:
     from pi_app.clock import WallClock
     from pi_app.config import load_config
@@ -121,6 +135,7 @@ def run(args) -> int:
     calibration, calibration_text, profile_text = _calibration(cfg)
     clock = WallClock()
     notifier = ServiceNotifier(clock)
+    _wait_for_devices(cfg, args.headless, clock, notifier)
     notifier.status("starting: opening the I2C bus and the IMUs")
     bus = open_i2c_bus(cfg.sensors.bus)
     try:
