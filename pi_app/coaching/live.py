@@ -115,7 +115,7 @@ class CoachingHook:
                 first_reason = first_reason or reason
                 continue
             origin = f"session {stored.session_id}" if stored.session_id is not None else \
-                "a deleted session"
+                "a session not in the store"
             fitting.append(_with_origin(baseline, f"{origin}, {stored.age_text()}"))
             if match is True and speed_match is None:
                 speed_match = True

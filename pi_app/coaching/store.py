@@ -18,7 +18,7 @@ from pi_app.store.store import SessionStore, SessionStoreError
 
 @dataclass(frozen=True)
 class StoredBaseline:
-    """One row of `baselines`: id, athlete, the session it was built in (None once deleted),
+    """One row of `baselines`: id, athlete, the session it was built in (None: not recorded, or deleted),
     when (unix s), its conditions and its TOML text."""
 
     id: int
@@ -45,7 +45,7 @@ class StoredBaseline:
 
     def describe(self, now_unix_s: float | None = None) -> str:
         where = f"session {self.session_id}" if self.session_id is not None else \
-            "a deleted session"
+            "a session not in the store"
         speed = f", {self.treadmill_speed_kmh:g} km/h" if self.treadmill_speed_kmh else ""
         cadence = f", {self.cadence_spm:.0f} spm" if self.cadence_spm else ""
         return f"baseline {self.id} from {where} ({self.age_text(now_unix_s)}{cadence}{speed})"
