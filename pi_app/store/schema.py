@@ -35,8 +35,8 @@ Schema 2:
   athlete a session belongs to (NULL: none); `sessions.athlete_name` keeps the name as it was
   at recording time. `sessions.treadmill_speed_kmh`: the speed the coach entered (NULL: none).
 - `baselines`: remembered baselines, one row per completed baseline of an athlete: the session
-  it was built in (NULL when it was not recorded or is deleted), created (unix s), the conditions it was
-  built at (median cadence spm, treadmill speed km/h if entered, chips "pelvis=...,thorax=...",
+  it was built in (NULL when it was not recorded or is deleted), created (unix s), the
+  conditions it was built at (median cadence spm, treadmill speed km/h if entered, chips "pelvis=...,thorax=...",
   mounting: each sensor's vertical in its own axes) and the baseline itself as the TOML text
   of `pi-app analyze --save-baseline` (pi_app.coaching.baselines).
 
