@@ -27,8 +27,8 @@ median cadence is within `cadence_tolerance_frac` of the stored cadence (the sam
 or the caller says the entered treadmill speed is the same; otherwise it builds a fresh
 baseline and `stored_note` says why. The stored band is a prior worth one baseline of strides
 that today's warm-up strides update (center and SD: another day sits a little elsewhere);
-it keeps learning the SD as always, and a later speed change still suppresses and rebuilds. `learnt_baseline()` gives the current one as a
-record, to be remembered.
+it keeps learning the SD as always, and a later speed change still suppresses and rebuilds.
+`learnt_baseline()` gives the current one as a record, to be remembered.
 """
 
 from __future__ import annotations
@@ -148,10 +148,10 @@ class DriftVerdict:
 class Baseline:
     """A runner's baseline as plain parameters (no I/O): per metric (names of `METRICS`) the
     center (deg for phases, in [0, 360); spm for cadence) and the runner's SD (same unit; as
-    the band used it, so at least the detector's floor), learnt from `n_strides` strides. cadence_spm: the median cadence it was
-    built at (the speed it belongs to), None if unknown. origin: where it came from, for
-    people ("session 12", "run1.csv"); created_unix_s: when it was built (s since 1970) or
-    None."""
+    the band used it, so at least the detector's floor), learnt from `n_strides` strides.
+    cadence_spm: the median cadence it was built at (the speed it belongs to), None if
+    unknown. origin: where it came from, for people ("session 12", "run1.csv");
+    created_unix_s: when it was built (s since 1970) or None."""
 
     centers: dict[str, float]
     sds: dict[str, float]
@@ -357,8 +357,8 @@ class DriftDetector:
             center = center % 360.0 if METRICS[metric][1] else center
             self.baseline[metric] = MetricBand(metric, center, self.k_sd * sd, sd, "baseline")
         self.stored_in_use = stored
-        self.stored_note = f"remembered baseline{' from ' + stored.origin if stored.origin else ''}" \
-                           f" ({why})"
+        origin = f" from {stored.origin}" if stored.origin else ""
+        self.stored_note = f"remembered baseline{origin} ({why})"
         self._state = "in_band"
         return True
 

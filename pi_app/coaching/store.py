@@ -18,7 +18,8 @@ from pi_app.store.store import SessionStore, SessionStoreError
 
 @dataclass(frozen=True)
 class StoredBaseline:
-    """One row of `baselines`: id, athlete, the session it was built in (None: not recorded, or deleted),
+    """One row of `baselines`: id, athlete, the session it was built in (None: not recorded,
+    or deleted),
     when (unix s), its conditions and its TOML text."""
 
     id: int

@@ -36,7 +36,8 @@ Schema 2:
   at recording time. `sessions.treadmill_speed_kmh`: the speed the coach entered (NULL: none).
 - `baselines`: remembered baselines, one row per completed baseline of an athlete: the session
   it was built in (NULL when it was not recorded or is deleted), created (unix s), the
-  conditions it was built at (median cadence spm, treadmill speed km/h if entered, chips "pelvis=...,thorax=...",
+  conditions it was built at (median cadence spm, treadmill speed km/h if entered, chips
+  "pelvis=...,thorax=...",
   mounting: each sensor's vertical in its own axes) and the baseline itself as the TOML text
   of `pi-app analyze --save-baseline` (pi_app.coaching.baselines).
 
