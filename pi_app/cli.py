@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "validate",
     "run",
     "demo",
+    "cues",
     "sessions",
     "athletes",
     "progress",

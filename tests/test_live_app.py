@@ -160,7 +160,10 @@ def test_stalled_sensor_thread_is_detected_and_coach_commands_apply():
         session.commands.put(CoachCommand(kind))
     session.step()
     snap = session.snapshot()
-    assert snap.cue_mode == "faded" and snap.muted and snap.recording
+    assert snap.cue_mode == "faded" and snap.muted
+    # No recorder in this session: R never shows a REC state without data, it says why.
+    assert not snap.recording and snap.recording_off_reason == "this run has no session store"
+    assert "recording is off: this run has no session store" in snap.warnings
     assert session.cue_engine.policy.mode == "faded" and session.cue_engine.policy.muted
     assert session.analyzer.drift.warmup_s == 0.0
 

@@ -181,3 +181,33 @@ def test_run_live_threads_ready_then_stopping_and_the_session_recorded(listener,
         summary = store.summary(result["session_id"])
         assert summary.status == "ended" and summary.athlete_name == "Ana"
         assert summary.n_samples > 500
+
+
+def test_run_live_without_recording_says_why_when_the_coach_presses_r(listener):
+    """`pi-app run --no-record`: R never shows a REC state with nothing stored; the
+    dashboard is told why recording is off."""
+    from pi_app.commands.run import run_live
+    from pi_app.live.snapshot import CoachCommand
+    sock, env = listener
+    clock = ScaledClock(1.0)
+    bus = open_simulated_bus("steady", seed=0, clock=clock)
+
+    class UI:
+        snapshots = []
+
+        def draw(self, snapshot):
+            self.snapshots.append(snapshot)
+
+        def poll_commands(self):
+            return [CoachCommand("toggle_recording")] if len(self.snapshots) == 3 else []
+
+        def close(self):
+            pass
+
+    ui = UI()
+    run_live(Config(), clock, bus, ui=ui, notifier=ServiceNotifier(clock, env=env),
+             record=None, seconds=1.0, simulated=True, install_signals=False)
+    last = ui.snapshots[-1]
+    assert not any(s.recording for s in ui.snapshots)
+    assert last.recording_off_reason == "pi-app run was started with --no-record"
+    assert "recording is off: pi-app run was started with --no-record" in last.warnings

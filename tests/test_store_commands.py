@@ -43,11 +43,20 @@ def test_sessions_json_lists_the_session(state, capsys):
     assert "Ana Runner" in table and f"{s['strides']:>7}" in table
 
 
-def test_sessions_without_a_database_is_one_clear_sentence(tmp_path, capsys):
-    assert main(["sessions", "--state-dir", str(tmp_path / "nothing")]) == 2
-    err = capsys.readouterr().err
-    assert "no session database" in err and "Traceback" not in err
+def test_sessions_without_a_database_is_an_empty_list(tmp_path, capsys):
+    assert main(["sessions", "--state-dir", str(tmp_path / "nothing")]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("no sessions recorded yet") and "pi-app demo" in out and err == ""
+    assert main(["sessions", "--json", "--state-dir", str(tmp_path / "nothing")]) == 0
+    assert json.loads(capsys.readouterr().out) == []
     assert not (tmp_path / "nothing").exists()      # reading never creates anything
+
+
+def test_report_without_a_database_names_a_command_that_works_on_a_laptop(tmp_path, capsys):
+    assert main(["report", "last", "-o", str(tmp_path / "r.pdf"),
+                 "--state-dir", str(tmp_path / "nothing")]) == 2
+    err = capsys.readouterr().err
+    assert "no session database" in err and "pi-app demo" in err and "Traceback" not in err
 
 
 def test_export_round_trip_through_analyze(state, tmp_path, capsys):

@@ -9,8 +9,9 @@ import pytest
 
 from pi_app.analysis.drift import DriftVerdict
 from pi_app.live.snapshot import LiveSnapshot
-from pi_app.ui.dashboard import (Dashboard, alert_lines, crossbody_view, drift_view,
-                                 key_legend, turn_rate_dps)
+from pi_app.ui import widgets as W
+from pi_app.ui.dashboard import (Dashboard, alert_lines, clock_text, crossbody_view,
+                                 drift_view, key_legend, live_text, sensor_level, turn_rate_dps)
 from pi_app.ui.samples import base_snapshot, state_snapshots
 
 SIZES = [(1280, 720), (1920, 1080), (1600, 900), (1366, 768)]
@@ -121,6 +122,31 @@ def test_key_legend_lists_every_coach_key_with_current_settings(states):
     assert legend["M"] == "mute" and legend["R"] == "record" and legend["T"] == "metronome off"
 
 
+def test_key_legend_never_offers_recording_that_cannot_happen(states):
+    from pi_app.live.snapshot import ReplayInfo
+    off = dataclasses.replace(states["in_band"],
+                              recording_off_reason="the demo was started with --no-record")
+    assert dict(key_legend(off))["R"] == "rec off"
+    replay = dataclasses.replace(off, replay=ReplayInfo(3, 0.5, 1.0, 100.0))
+    assert "R" not in dict(key_legend(replay))
+
+
+def test_alerts_name_a_sensor_losing_samples_red_first(states):
+    base = states["in_band"]
+    pelvis, thorax = base.sensors
+    s = dataclasses.replace(base, sensors=(
+        dataclasses.replace(pelvis, health="amber", health_reason="samples lost, rising: "
+                            "2 FIFO overflows in 10 s: the sensor thread reads too late"),
+        dataclasses.replace(thorax, health="red", health_reason="samples lost, keep rising: "
+                            "9 gaps in 15 s with 30 I2C errors: check the cable")))
+    alerts = alert_lines(s)
+    assert alerts[0].startswith("thorax sensor: samples lost, keep rising")
+    assert alerts[1].startswith("pelvis sensor: samples lost, rising")
+    # Totals alone (old losses) are no alert.
+    assert alert_lines(dataclasses.replace(base, sensors=(
+        dataclasses.replace(pelvis, overflows=85, gaps=90), thorax))) == []
+
+
 def test_state_changes_the_banner_pixels(states):
     dash = Dashboard((1280, 720))
     a = dash.draw(states["in_band"]).get_at((5, 5))
@@ -135,6 +161,48 @@ def test_resizes_to_the_target_surface(states):
     assert dash.size == (1920, 1080)
     with pytest.raises(ValueError):
         Dashboard((100, 100))
+
+
+def test_replay_is_drawn_as_a_replay(states):
+    from pi_app.live.snapshot import ReplayInfo
+    base = states["in_band"]
+    s = dataclasses.replace(base, session_start_s=base.t_s - 83.0,
+                            replay=ReplayInfo(7, 0.62, 1.0, 134.0),
+                            recording_off_reason="a replay is not recorded again")
+    assert clock_text(s) == "01:23 / 02:14"
+    assert clock_text(base) == "03:20"
+    dash = Dashboard((1280, 720))
+    surf = dash.draw(s)
+    # The progress bar along the banner's edge: filled to 62 %, the rest dark.
+    r = dash.r_top
+    y = r.bottom - dash.px(9)
+    assert tuple(surf.get_at((int(r.x + 0.55 * r.width), y)))[:3] == W.BUILD
+    assert tuple(surf.get_at((int(r.x + 0.70 * r.width), y)))[:3] == W.BUILD_DARK
+    assert "R" not in dict(dash.labels["keys"])
+    live = Dashboard((1280, 720)).draw(base)
+    assert tuple(live.get_at((int(r.x + 0.70 * r.width), y)))[:3] != W.BUILD_DARK
+
+
+def test_no_needle_when_there_is_nothing_to_show(states):
+    base = states["in_band"]
+    standing = dataclasses.replace(base, needle_deg=None, needle_note="not running",
+                                   cadence_spm=None)
+    assert live_text(standing) == "live — (not running)"
+    assert live_text(states["sensor_fault"]) == "live — (thorax sensor missing)"
+    assert live_text(base) == f"live {base.needle_deg % 360:.0f}°"
+    dash = Dashboard((1280, 720))
+    x, y = dash._dial_pt(base.needle_deg, dash.dial_r * 0.9)
+    assert tuple(Dashboard((1280, 720)).draw(base).get_at((int(x), int(y))))[:3] == W.TEXT
+    assert tuple(dash.draw(standing).get_at((int(x), int(y))))[:3] != W.TEXT
+
+
+def test_sensor_level_follows_health(states):
+    pelvis, thorax = states["in_band"].sensors
+    assert sensor_level(pelvis) == "ok"
+    assert sensor_level(dataclasses.replace(pelvis, health="amber")) == "amber"
+    assert sensor_level(dataclasses.replace(pelvis, health="red")) == "red"
+    assert sensor_level(states["sensor_fault"].sensors[1]) == "red"
+    assert sensor_level(dataclasses.replace(pelvis, last_error="EIO")) == "amber"
 
 
 def test_remembered_band_says_where_it_came_from(states):

@@ -26,7 +26,8 @@ def states():
 def _moving(states, n=45):
     """A sequence like the live one: traces, live phase and cadence move every frame, strides
     and states change now and then."""
-    names = ["in_band", "drifting", "sensor_fault", "baseline_building", "no_audio", "no_data"]
+    names = ["in_band", "drifting", "sensor_fault", "baseline_building", "no_audio", "no_data",
+             "standing", "losing_samples", "replay"]
     out = []
     for i in range(n):
         s = states[names[(i // 8) % len(names)]]
@@ -38,6 +39,10 @@ def _moving(states, n=45):
                 trace_thorax_deg=np.roll(s.trace_thorax_deg, -i * 3),
                 rel_phase_deg=None if s.rel_phase_deg is None else
                 (s.rel_phase_deg + 7 * np.sin(dt)) % 360,
+                needle_deg=None if s.needle_deg is None else
+                (s.needle_deg + 7 * np.sin(dt)) % 360,
+                replay=None if s.replay is None else
+                dataclasses.replace(s.replay, progress=min(1.0, s.replay.progress + dt / 50)),
                 cadence_spm=None if s.cadence_spm is None else s.cadence_spm + 3 * np.sin(dt),
                 recent_strides=s.recent_strides[:len(s.recent_strides) - (i % 3)])
         out.append(s)
@@ -52,7 +57,7 @@ def test_repainting_only_what_changed_shows_the_same_pixels_as_a_whole_frame(sta
     dash = Dashboard(SIZE)
     screen = pygame.Surface(SIZE)
     fresh = Dashboard(SIZE)
-    for i, s in enumerate(_moving(states)):
+    for i, s in enumerate(_moving(states, n=72)):
         dash.draw(s, screen)
         whole = fresh.draw(s, pygame.Surface(SIZE))   # a new surface: drawn whole
         assert _digest(screen) == _digest(whole), f"frame {i}"
@@ -73,10 +78,10 @@ def test_an_unchanged_snapshot_repaints_nothing(states):
 def test_a_moving_needle_repaints_only_the_dial_disc(states):
     dash = Dashboard(SIZE)
     screen = pygame.Surface(SIZE)
-    s = dataclasses.replace(states["in_band"], rel_phase_deg=290.1)
+    s = dataclasses.replace(states["in_band"], needle_deg=290.1)
     dash.draw(s, screen)
     # A fraction of a degree: the live text (whole degrees) stays, the needle moves.
-    dash.draw(dataclasses.replace(s, rel_phase_deg=290.3), screen)
+    dash.draw(dataclasses.replace(s, needle_deg=290.3), screen)
     assert dash.dirty_rects == [dash.g_dial_disc]
     assert dash.g_dial_disc.width * dash.g_dial_disc.height < 0.1 * SIZE[0] * SIZE[1]
 
@@ -101,10 +106,10 @@ def test_live_ui_sends_only_the_changed_panels_to_the_screen(monkeypatch, states
     ui = open_live_ui(DisplayConfig(fullscreen=False, width_px=SIZE[0], height_px=SIZE[1]),
                       simulated=True, fullscreen=False)
     try:
-        s = dataclasses.replace(states["in_band"], rel_phase_deg=290.1)
+        s = dataclasses.replace(states["in_band"], needle_deg=290.1)
         ui.draw(s)
         ui.draw(s)
-        ui.draw(dataclasses.replace(s, rel_phase_deg=290.3))
+        ui.draw(dataclasses.replace(s, needle_deg=290.3))
     finally:
         ui.close()
     assert updates == [[pygame.Rect((0, 0), SIZE)], [ui.dashboard.g_dial_disc]]

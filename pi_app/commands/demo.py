@@ -6,18 +6,27 @@ against emulated IMUs on a simulated runner.
 
 Clocks: with a window, the simulated world runs on a `ScaledClock` (--speed X times real
 time) with the sensor and analysis threads. `--headless --speed X` instead steps a
-`ManualClock` in one loop (poll the chips, analyse) — deterministic and as fast as the CPU
-allows, whatever X is; `--headless` alone runs the threads in real time.
+`ManualClock` in one loop (poll the chips, analyse) — deterministic whatever the speed — paced
+to X times real time (`--speed 0`: as fast as the CPU allows); `--headless` alone runs the
+threads in real time.
+
+Sound: in real time (no --speed, or --speed 1) the cue patterns and the metronome play through
+the computer's sound device with the same synthesis as on the Pi (pi_app.cues.audio); faster
+than real time, or with --no-sound, or without a sound device, the demo is silent and says so.
+The simulated buzzer's pattern is printed with each cue (headless) and shown in the cue log.
+Sessions are recorded (see pi-app sessions) unless --no-record.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from pathlib import Path
 
 from pi_app.clock import ManualClock, ScaledClock, WallClock
+from pi_app.live.pacing import Pacer
 from pi_app.commands.run import add_recording_options, check_recording_options, config_text
 from pi_app.errors import ConfigError, PiAppError
 from pi_app.commands import argtypes
@@ -39,9 +48,10 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=argtypes.duration_s("--seconds 240"), default=None,
                    help="simulated seconds to run (default: until Ctrl-C or the coach quits; "
                         f"{DEFAULT_STEPPED_S:g} for --headless --speed)")
-    p.add_argument("--speed", type=argtypes.positive_float("--speed 20"), default=None,
+    p.add_argument("--speed", type=_speed, default=None,
                    help="run the simulated world X times faster than real time (with "
-                        "--headless: a stepped virtual clock, as fast as the CPU allows)")
+                        "--headless: a stepped virtual clock paced to X times real time, or "
+                        "as fast as the CPU allows with --speed 0)")
     p.add_argument("--events-out", type=Path, default=None, metavar="F.jsonl",
                    help="write strides, cue decisions and faults as JSON lines")
     p.add_argument("--screenshot", type=Path, default=None, metavar="DIR",
@@ -49,8 +59,11 @@ def register(subparsers) -> argparse.ArgumentParser:
                         "sensor fault) to DIR and exit")
     p.add_argument("--config", type=Path, default=None, metavar="FILE",
                    help="config TOML (see config/pi-app.example.toml)")
-    p.add_argument("--record", action="store_true",
-                   help="store the session in the session database (see pi-app sessions)")
+    p.add_argument("--record", action=argparse.BooleanOptionalAction, default=True,
+                   help="store the session in the session database (default; see pi-app "
+                        "sessions); --no-record: do not, and the R key says so")
+    p.add_argument("--no-sound", action="store_true",
+                   help="keep the computer's sound device silent (cues still show)")
     add_recording_options(p)
     p.set_defaults(func=run)
     return p
@@ -59,6 +72,17 @@ def register(subparsers) -> argparse.ArgumentParser:
 def _check_args(args) -> None:
     argtypes.check_output_dir(args.screenshot, "--screenshot")
     argtypes.check_output_file(args.events_out, "--events-out")
+
+
+def _speed(text: str) -> float:
+    """argparse type for --speed: a finite factor >= 0 (0: as fast as the CPU allows, which
+    only --headless can do)."""
+    value = argtypes._number(text)      # "... is not a (finite) number"
+    if value < 0:
+        raise argparse.ArgumentTypeError(
+            f"{text} is negative; give a factor > 0, e.g. --speed 20 (with --headless, "
+            "0 = as fast as the CPU allows)")
+    return value
 
 
 def _open_ui(cfg, headless: bool):
@@ -117,6 +141,11 @@ def run(args) -> int:
     if why:
         print(f"pi-app: {why}.", file=sys.stderr)
     stepped = headless and args.speed is not None
+    if not stepped and args.speed == 0:
+        if ui is not None:
+            ui.close()
+        raise ConfigError("--speed 0 (as fast as the CPU allows) needs --headless; with the "
+                          "dashboard give a factor > 0, e.g. --speed 5.", key="speed")
     if stepped:
         clock = ManualClock()
     elif args.speed is not None and args.speed != 1.0:
@@ -126,14 +155,25 @@ def run(args) -> int:
     seconds = args.seconds if args.seconds is not None else (
         planned.duration_s if planned is not None else
         DEFAULT_STEPPED_S if stepped else None)
+    sound, sound_why = _sound_wanted(cfg, args)
 
     bus = open_simulated_bus(scenario=args.scenario, seed=args.seed, chips=args.chips,
                              clock=clock, bus_number=cfg.sensors.bus, day=args.day)
     t0_s = clock.now_s()
-    engine, warnings = make_cue_engine(cfg, clock, simulated=True)
+    engine, warnings = make_cue_engine(cfg, clock, simulated=True, sound=sound)
+    audio = getattr(engine, "audio", None)
+    if sound and getattr(audio, "driver", None):
+        sound_why = (f"sound on: cues and the metronome play through SDL audio driver "
+                     f"{audio.driver}" + _DRIVER_NOTES.get(audio.driver.lower(), "")
+                     + " (`pi-app cues --play` previews every pattern)")
+    elif sound:
+        sound_why = None          # the warning below says why not
+    for warning in warnings:
+        print(f"pi-app: {warning}.", file=sys.stderr)
     hooks = []
     if headless:
-        hooks.append(StridePrinter(lambda line: print(line, flush=True), t0_s=t0_s))
+        hooks.append(StridePrinter(lambda line: print(line, flush=True), t0_s=t0_s,
+                                   buzzer_kind=cfg.buzzer.kind))
     events = None
     session = None
     recorder = None
@@ -155,7 +195,9 @@ def run(args) -> int:
                 session, args.state_dir, args.athlete, treadmill_speed_kmh=args.treadmill_kmh,
                 target_offset_deg=planned.target_offset_deg if planned else None)
             athlete_ref = coaching.athlete.id
-        if args.record:
+        if not args.record:
+            session.recording_off_reason = "the demo was started with --no-record"
+        else:
             recorder = start_recorder(
                 session, state_dir=args.state_dir,
                 athlete=coaching.athlete.name if coaching else args.athlete, notes=args.notes,
@@ -171,11 +213,23 @@ def run(args) -> int:
                                       "clock": "stepped virtual" if stepped else
                                       type(clock).__name__,
                                       "drain_interval_s": cfg.sensors.drain_interval_s})
-        mode = ("stepped virtual clock, as fast as the CPU allows" if stepped else
-                f"{type(clock).__name__}" + (f" x{args.speed:g}" if args.speed else ""))
+        if stepped and args.speed == 0:
+            mode = "stepped virtual clock, as fast as the CPU allows"
+        elif stepped:
+            mode = (f"stepped virtual clock at up to {args.speed:g}x real time (slower if "
+                    "the CPU cannot keep up)")
+        else:
+            mode = f"{type(clock).__name__}" + (f" x{args.speed:g}" if args.speed else "")
         banner = (f"pi-app demo: simulated runner '{args.scenario}' (seed {args.seed}, chips "
                   f"{args.chips}), {mode}" + (f", {seconds:g} s" if seconds else "")
                   + "; Ctrl-C stops.")
+        notes = [first_cue_note(bus.scenario, t0_s),
+                 "recording as a new session (see pi-app sessions; --no-record: off)"
+                 if recorder is not None and recorder.warning is None else
+                 None if recorder is not None else "not recording (--no-record)"]
+        if sound_why:
+            notes.append(sound_why)
+        banner += "".join(f"\npi-app demo: {n}." for n in notes if n)
         if stepped:
             import signal
             import threading
@@ -183,7 +237,13 @@ def run(args) -> int:
             signal.signal(signal.SIGINT, lambda *a: stop.set())
             signal.signal(signal.SIGTERM, lambda *a: stop.set())
             print(banner, file=sys.stderr, flush=True)
-            run_stepped(session, clock, seconds, cfg.sensors.drain_interval_s, stop=stop)
+            pacer = Pacer(args.speed or None, WallClock())
+            run_stepped(session, clock, seconds, cfg.sensors.drain_interval_s, stop=stop,
+                        poll=lambda: (pacer.wait(clock.now_s()), reader.poll()))
+            if args.speed and pacer.achieved_speed is not None \
+                    and pacer.achieved_speed < 0.9 * args.speed:
+                print(f"pi-app demo: the CPU kept up only {pacer.achieved_speed:.1f}x real "
+                      f"time (asked for {args.speed:g}x).", file=sys.stderr)
         else:
             sensor_thread = SensorThread(reader, cfg.sensors.drain_interval_s)
             app = LiveApp(session, sensor_thread,
@@ -213,11 +273,44 @@ def run(args) -> int:
         stop_recorder(recorder)
         if coaching is not None:
             coaching.close()
+        if hasattr(engine, "close"):
+            engine.close()
         if ui is not None:
             ui.close()
         if events is not None:
             events.close()
     return 0
+
+
+#: SDL audio drivers that open without a sound device: say so rather than claim sound.
+_DRIVER_NOTES = {"dummy": ", which plays nothing (SDL_AUDIODRIVER=dummy)",
+                 "disk": ", which writes to a file (SDL_DISKAUDIOFILE), not a speaker"}
+
+
+def _sound_wanted(cfg, args) -> tuple[bool, str | None]:
+    """(play through the sound device?, why not). Only in real time: faster, the patterns
+    and the metronome would come X times too fast to mean anything."""
+    if args.no_sound:
+        return False, "sound off (--no-sound): cues show in the cue log"
+    if not cfg.audio.enabled:
+        return False, "sound off ([audio] enabled = false): cues show in the cue log"
+    if args.speed is not None and args.speed != 1.0:
+        return False, (f"sound off at --speed {args.speed:g} (sound only makes sense in real "
+                       "time): cues show in the cue log")
+    return True, None
+
+
+def first_cue_note(world, t0_s: float) -> str:
+    """One line on when this scenario's first cue can come, and how to get one sooner."""
+    drift_s = world.params.get("drift_start_s")
+    if drift_s is None:
+        return ("this runner does not drift, so no cue plays; `pi-app demo --scenario "
+                "quick-drift` plays its first cue about 1.5 minutes after the start")
+    m, sec = divmod(int(round(drift_s - t0_s)), 60)
+    text = f"the runner starts to drift at {m}:{sec:02d}; the first cue follows within seconds"
+    if world.name != "quick-drift":
+        text += " (`--scenario quick-drift` drifts sooner)"
+    return text
 
 
 def _summary(session) -> dict:

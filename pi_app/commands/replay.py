@@ -2,8 +2,10 @@
 the live analysis again, in live-sized chunks, at X times real time (0 = as fast as possible).
 
 With a display it runs them through the live session (`LiveSession.feed`) and shows the coach's
-dashboard, keys included (q quits); without one, or with --headless, it prints one line per
-stride (and a closing comparison with what was stored live).
+dashboard, keys included (q quits), marked REPLAY with its progress and the session's own
+clock; without one, or with --headless, it prints one line per stride and per cue decision
+(and a closing comparison with what was stored live). Cue decisions are made again by the
+cue policy of the session's stored config; nothing plays and nothing is recorded again.
 """
 
 from __future__ import annotations
@@ -69,6 +71,61 @@ def _calibration(summary: SessionSummary):
             return None
 
 
+class ReplayCues:
+    """Cue decisions for a replay: the stored config's `CuePolicy` decides at the sample time
+    that closed each stride, as it did live; nothing plays (no latency)."""
+
+    def __init__(self, policy):
+        self.policy = policy
+
+    def on_stride(self, stride, verdict, closing_sample_t_s: float):
+        return self.policy.decide(stride, verdict, closing_sample_t_s)
+
+    def set_mode(self, mode: str) -> None:
+        self.policy.set_mode(mode)
+
+    def set_muted(self, muted: bool) -> None:
+        self.policy.muted = bool(muted)
+
+
+def stored_config(summary: SessionSummary):
+    """The config the session was recorded with (the defaults when it stored none, or when
+    it cannot be read any more, with a note on stderr)."""
+    from pi_app.config import Config, load_config
+    text = summary.config_text.strip()
+    if not text:
+        return Config()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "config.toml"
+        path.write_text(text, encoding="utf-8")
+        try:
+            return load_config(path)
+        except PiAppError as err:
+            print(f"pi-app: the session's stored config is not usable ({err}); replaying "
+                  "with the defaults.", file=sys.stderr)
+            return Config()
+
+
+def replay_cues(cfg) -> ReplayCues:
+    """Cue decisions by the [cues] policy of `cfg` (the session's stored config)."""
+    from pi_app.live.wiring import cue_policy
+    return ReplayCues(cue_policy(cfg.cues))
+
+
+def replay_analyzer(summary: SessionSummary, cfg):
+    """A fresh live `Analyzer` for the session, with its calibration and the drift detector
+    of its stored [baseline] config (so verdicts and cues are those it had live)."""
+    from pi_app.analysis.drift import DriftDetector
+    from pi_app.analysis.pipeline import Analyzer
+    return Analyzer(summary.rate_hz, gyro_segments=summary.gyro_segments,
+                    calibration=_calibration(summary),
+                    drift=DriftDetector(**cfg.baseline.drift_detector_kwargs()))
+
+
+#: Why R does nothing during a replay (shown when the coach presses it).
+REPLAY_NOT_RECORDED = "a replay is not recorded again (the session is already stored)"
+
+
 def stride_line(stride, verdict) -> str:
     """One headless line for a stride."""
     def deg(x):
@@ -91,12 +148,10 @@ def replay_session(store: SessionStore, session_id: int, *, speed: float = 0.0,
     """Run the session's samples through a fresh live `Analyzer`; `on_update(update)` gets
     every AnalysisUpdate. speed > 0 paces the feed at that many times real time on `clock`
     (default wall clock). Returns (analyzer, strides replayed)."""
-    from pi_app.analysis.pipeline import Analyzer
     summary = store.summary(session_id)
     if not summary.n_samples or not summary.rate_hz:
         raise PiAppError(f"session {session_id} has no stored raw samples to replay.")
-    analyzer = Analyzer(summary.rate_hz, gyro_segments=summary.gyro_segments,
-                        calibration=_calibration(summary))
+    analyzer = replay_analyzer(summary, stored_config(summary))
     clock = clock if clock is not None else WallClock()
     start_wall_s = clock.now_s()
     n_strides = 0
@@ -150,21 +205,28 @@ def replay_live(store: SessionStore, session_id: int, ui, *, speed: float = 1.0,
     and draw it on `ui` (`draw(snapshot)`, `poll_commands()`) at most `fps` times a second
     of `clock` time; speed as in `replay_session`. Stops early when the coach quits.
     Returns the LiveSession."""
-    from pi_app.analysis.pipeline import Analyzer
     from pi_app.live.session import LiveSession
+    from pi_app.live.snapshot import ReplayInfo
     summary = store.summary(session_id)
     if not summary.n_samples or not summary.rate_hz:
         raise PiAppError(f"session {session_id} has no stored raw samples to replay.")
     clock = clock if clock is not None else WallClock()
-    analyzer = Analyzer(summary.rate_hz, gyro_segments=summary.gyro_segments,
-                        calibration=_calibration(summary))
-    session = LiveSession(StoredReader(clock), clock, analyzer, None,
+    cfg = stored_config(summary)
+    session = LiveSession(StoredReader(clock), clock, replay_analyzer(summary, cfg),
+                          replay_cues(cfg), drift_kwargs=cfg.baseline.drift_detector_kwargs(),
                           simulated=summary.simulated, scenario=summary.scenario,
                           calibration_text=f"replay of session {session_id}"
                           + (" (calibrated)" if summary.calibration_text.strip() else ""))
+    session.recording_off_reason = REPLAY_NOT_RECORDED
+    session.display_start_s = summary.t_first_s
+    duration_s = summary.duration_s
+    session.replay = ReplayInfo(session_id, 0.0, float(speed), duration_s)
     start_s = clock.now_s()
     next_draw_s = -np.inf
     for chunk in rechunk(store.iter_samples(session_id), chunk_s, summary.rate_hz):
+        done_s = float(chunk.t_s[-1]) - summary.t_first_s
+        session.replay = ReplayInfo(session_id, min(1.0, done_s / duration_s)
+                                    if duration_s > 0 else 1.0, float(speed), duration_s)
         if speed > 0:
             wait_s = start_s + (float(chunk.t_s[-1]) - summary.t_first_s) / speed \
                 - clock.now_s()
@@ -219,9 +281,19 @@ def run(args) -> int:
                   f"(stored live: {stored.n_strides})")
             return 0
 
+        from pi_app.live.printer import StridePrinter
+        cues = replay_cues(stored_config(stored))
+        printer = StridePrinter(lambda line: print(line, flush=True))
+
         def show(update):
+            # Live, cues are decided at the newest sample of the chunk that closed the stride.
+            closing_t_s = float(update.trace_t_s[-1]) if update.trace_t_s.size else None
             for stride, verdict in zip(update.strides, update.verdicts):
                 print(stride_line(stride, verdict), flush=True)
+                cue = cues.on_stride(stride, verdict, closing_t_s if closing_t_s is not None
+                                     else stride.t_end_s)
+                if cue is not None:
+                    printer.on_cue(cue)
 
         _, n = replay_session(store, session_id, speed=args.speed, on_update=show)
     print(f"session {session_id} replayed: {n} strides (stored live: {stored.n_strides})")

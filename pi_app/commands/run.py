@@ -202,7 +202,9 @@ def run_live(cfg, clock, bus, *, ui=None, notifier=None, calibration=None,
             hook = attach_coaching(session, **coaching)
             if record is not None:
                 record = {**record, "athlete": hook.athlete.name, "athlete_ref": hook.athlete.id}
-        if record is not None:
+        if record is None:
+            session.recording_off_reason = "pi-app run was started with --no-record"
+        else:
             recorder = start_recorder(session, **record)
             if recorder.warning:
                 print(f"pi-app: {recorder.warning}", file=sys.stderr)

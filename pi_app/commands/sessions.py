@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from pi_app.store.store import SessionStore
+from pi_app.store.store import SessionStore, database_path
 
 
 def add_state_dir(p: argparse.ArgumentParser) -> None:
@@ -34,8 +34,17 @@ def _duration(seconds: float) -> str:
 
 
 def run(args) -> int:
-    with SessionStore.open(args.state_dir, read_only=True) as store:
-        sessions = store.list_sessions()
+    path = database_path(args.state_dir)
+    if not path.exists():
+        # Nothing recorded yet is an empty list, not an error (and reading creates nothing).
+        sessions = []
+        if not args.json:
+            print(f"no sessions recorded yet (no session database at {path}; `pi-app demo` "
+                  "and `pi-app run` record sessions there).")
+            return 0
+    else:
+        with SessionStore.open(args.state_dir, read_only=True) as store:
+            sessions = store.list_sessions()
     if args.json:
         json.dump([s.as_json() for s in sessions], sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -14,9 +14,12 @@ carries a warning for the dashboard.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import os
+import sys
+import tempfile
 import threading
 from collections.abc import Iterable
 from typing import Protocol
@@ -116,12 +119,16 @@ class PygameAudio:
         if driver:
             os.environ["SDL_AUDIODRIVER"] = driver
         if pygame.mixer.get_init() is None:
-            pygame.mixer.init(frequency=rate_hz, size=-16, channels=1, buffer=buffer_frames,
-                              devicename=device)
+            with _quiet_c_stderr():
+                pygame.mixer.init(frequency=rate_hz, size=-16, channels=1,
+                                  buffer=buffer_frames, devicename=device)
             self._owns_mixer = True
         else:
             self._owns_mixer = False
         self.rate_hz, _, self._n_channels = pygame.mixer.get_init()
+        #: The SDL audio driver really in use, in SDL's spelling (e.g. "alsa", "pulseaudio",
+        #: "pipewire", "disk", "dummy").
+        self.driver = pygame.mixer.get_driver()
         self.buffer_frames = buffer_frames
         self.output_latency_ms = 1000.0 * buffer_frames / self.rate_hz
         pygame.mixer.set_reserved(len(self._CHANNELS))
@@ -180,6 +187,13 @@ class PygameAudio:
                 else:
                     self._cond.wait()
 
+    def busy(self) -> bool:
+        """True while a sound plays or waits to start."""
+        with self._cond:
+            if self._heap:
+                return True
+        return any(ch.get_busy() for ch in self._channels.values())
+
     def close(self) -> None:
         with self._cond:
             self._closed = True
@@ -193,11 +207,33 @@ class PygameAudio:
             self._pygame.mixer.quit()
 
 
+@contextlib.contextmanager
+def _quiet_c_stderr():
+    """Silence what C libraries print on file descriptor 2 meanwhile: ALSA's library prints
+    ten lines of "cannot find card '0'" on a machine without a sound card before SDL reports
+    the one-line error that the caller turns into its own message."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def open_audio(clock: Clock, device: str | None = None, driver: str | None = None,
                rate_hz: int = DEFAULT_RATE_HZ,
-               buffer_frames: int = DEFAULT_BUFFER_FRAMES) -> PygameAudio | SilentAudio:
+               buffer_frames: int = DEFAULT_BUFFER_FRAMES,
+               fallback: str = "cues go to the buzzer only") -> PygameAudio | SilentAudio:
     """The audio player for the configured device, or a SilentAudio with a warning when the
-    device cannot be opened (the athlete then only gets the buzzer)."""
+    device cannot be opened; `fallback` ends that warning with what happens instead (on the
+    Pi the athlete then only gets the buzzer)."""
     try:
         return PygameAudio(clock, device=device, driver=driver, rate_hz=rate_hz,
                            buffer_frames=buffer_frames)
@@ -205,4 +241,4 @@ def open_audio(clock: Clock, device: str | None = None, driver: str | None = Non
         where = f"device {device!r}" if device else "the default device"
         drv = driver or os.environ.get("SDL_AUDIODRIVER") or "default driver"
         return SilentAudio(clock, warning=f"no sound: cannot open {where} ({drv}): {exc}; "
-                                          "cues go to the buzzer only")
+                                          f"{fallback}")

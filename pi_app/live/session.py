@@ -24,8 +24,9 @@ from pi_app.acquisition.align import FrameAligner
 from pi_app.analysis.drift import DriftDetector
 from pi_app.analysis.pipeline import AnalysisUpdate, Analyzer
 from pi_app.frames import FrameChunk
+from pi_app.live.dial import dial_needle
+from pi_app.live.health import HealthJudge
 from pi_app.live.snapshot import (CoachCommand, CommandQueue, CueEvent, LiveSnapshot,
-
                                   SensorStatus, SnapshotBox)
 
 CUE_MODES = ("bandwidth", "faded", "off")
@@ -157,6 +158,13 @@ class LiveSession:
         self.metronome_target_spm = metronome_target_spm
         self.recording = False
         self.recorder = None
+        # Why R cannot record when no recorder is attached (the command that builds the
+        # session says it more precisely, e.g. "started with --no-record").
+        self.recording_off_reason = "this run has no session store"
+        self.replay = None                     # a ReplayInfo while a stored session replays
+        self.display_start_s: float | None = None   # sample-clock 00:00 (default: started_s)
+        self._health_judges: dict[str, HealthJudge] = {}
+        self._health_verdicts: dict = {}
         self.quit_requested = False
         self.t_s: float | None = None          # newest analysed sample (sample clock)
         self.n_chunks = 0
@@ -277,7 +285,8 @@ class LiveSession:
         elif kind == "toggle_recording":
             recorder = self.recorder
             if recorder is None:
-                self.recording = not self.recording
+                # Nothing would be stored: never show a REC state without data.
+                self._warn_once(f"recording is off: {self.recording_off_reason}")
             elif recorder.recording:
                 recorder.pause()
             elif recorder.warning is None:
@@ -328,9 +337,12 @@ class LiveSession:
         if self.recorder is not None and self.recorder.warning \
                 and self.recorder.warning not in warnings:
             warnings.append(self.recorder.warning)
+        sensors = self._sensor_status()
+        needle_deg, needle_note = dial_needle(live, sensors)
         return LiveSnapshot(
             t_s=self.t_s if self.t_s is not None else 0.0,
-            session_start_s=self.started_s,
+            session_start_s=(self.display_start_s if self.display_start_s is not None
+                             else self.started_s),
             simulated=self.simulated, scenario=self.scenario,
             cadence_spm=live.cadence_spm, rel_phase_deg=live.rel_phase_deg,
             pelvis_phase_deg=live.phase_deg.get("pelvis"),
@@ -343,19 +355,25 @@ class LiveSession:
             verdict=self._verdict, cue_log=tuple(self._cue_log), cue_mode=self.cue_mode,
             muted=self.muted, metronome_on=self.metronome_on,
             metronome_target_spm=self.metronome_target_spm, recording=self.is_recording,
-            calibration_text=self.calibration_text, sensors=self._sensor_status(),
+            calibration_text=self.calibration_text, sensors=sensors,
             stalled_threads=self._stalled, warnings=tuple(warnings),
+            recording_off_reason=None if self.recorder is not None
+            else self.recording_off_reason,
+            needle_deg=needle_deg, needle_note=needle_note, replay=self.replay,
             baseline_note=getattr(drift, "stored_note", None))
 
     def _sensor_status(self) -> tuple[SensorStatus, ...]:
         out = []
         for role, h in self._health_prev.items():
+            verdict = self._health_verdicts.get(role)
             out.append(SensorStatus(
                 role=role, model=h["model"] or None, address=h["address"],
                 present=h["present"], configured_rate_hz=h["configured_rate_hz"] or None,
                 effective_rate_hz=h["effective_rate_hz"] or None, overflows=h["overflows"],
                 i2c_errors=h["i2c_errors"], gaps=h["gaps"], reconnects=h["reconnects"],
-                last_error=h["last_error"] or None))
+                last_error=h["last_error"] or None,
+                health=verdict.level if verdict is not None else "ok",
+                health_reason=verdict.reason if verdict is not None else None))
         return tuple(out)
 
     def _keep_trace(self, update: AnalysisUpdate) -> None:
@@ -412,6 +430,10 @@ class LiveSession:
                 if new_errors > 0:
                     self._errors_unlogged[role] = self._errors_unlogged.get(role, 0) + new_errors
             self._health_prev[role] = h
+            judge = self._health_judges.setdefault(role, HealthJudge())
+            self._health_verdicts[role] = judge.update(
+                t_s, h["present"], h["overflows"], h["gaps"], h["i2c_errors"],
+                h["last_error"] or None, h.get("fifo_restarts_after_error", 0))
         if self._errors_unlogged and now_s - self._errors_logged_s >= ERROR_LOG_INTERVAL_S:
             for role, n in self._errors_unlogged.items():
                 self._call("on_event", "i2c_errors",

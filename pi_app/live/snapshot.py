@@ -53,6 +53,20 @@ class SensorStatus:
     gaps: int = 0
     reconnects: int = 0
     last_error: str | None = None
+    #: "ok", "amber" or "red" (pi_app.live.health), and why when not ok.
+    health: str = "ok"
+    health_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ReplayInfo:
+    """A stored session being replayed: its id, how far the replay is (0..1), the replay
+    speed (times real time, 0 = as fast as possible) and the session's length (s)."""
+
+    session_id: int
+    progress: float = 0.0
+    speed: float = 1.0
+    duration_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -68,8 +82,13 @@ class LiveSnapshot:
     the live rotation traces of the last ~4 s (decimated). verdict: the newest drift verdict.
     cue_log: newest last. cue_mode: "bandwidth" | "faded" | "off". stalled_threads: names of
     threads whose heartbeat is late. warnings: one-line problems to show (no audio device,
-    recording stopped, ...). baseline_note: whether a remembered baseline of the athlete is
-    judged against (which session, how old) or why not; None when there was none to offer.
+    recording stopped, ...). recording: data is being stored now; recording_off_reason: why
+    the R key cannot record in this run (None when it can). needle_deg: the dial's live
+    relative phase, None when there is nothing true to show (runner not running, a sensor
+    missing, not settled), needle_note then says why. replay: set while a stored session is
+    replayed (never recorded again). baseline_note: whether a remembered baseline of the
+    athlete is judged against (which session, how old) or why not; None when there was none
+    to offer.
     """
 
     t_s: float = 0.0
@@ -98,6 +117,10 @@ class LiveSnapshot:
     sensors: tuple[SensorStatus, ...] = ()
     stalled_threads: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    recording_off_reason: str | None = None
+    needle_deg: float | None = None
+    needle_note: str | None = None
+    replay: ReplayInfo | None = None
     baseline_note: str | None = None
 
 

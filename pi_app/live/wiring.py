@@ -82,11 +82,12 @@ def cue_policy(cfg_cues):
                      fade_schedule=cfg_cues.fade_schedule)
 
 
-def make_cue_engine(cfg, clock, simulated: bool):
-    """(cue engine, warnings). Simulated: a recording `SimulatedBuzzer` and silent audio.
-    On the Pi: the configured GPIO buzzer and ALSA audio (silent with a warning when the
-    audio device cannot be opened). Without pi_app.cues.engine in this checkout: decisions
-    only (`PolicyCues`)."""
+def make_cue_engine(cfg, clock, simulated: bool, sound: bool = False):
+    """(cue engine, warnings). Simulated: a recording `SimulatedBuzzer`, and with `sound` the
+    computer's own sound device (the same synthesis as on the Pi; silent with a warning when
+    there is none), else silent audio. On the Pi: the configured GPIO buzzer and ALSA audio
+    (silent with a warning when the audio device cannot be opened). Without
+    pi_app.cues.engine in this checkout: decisions only (`PolicyCues`)."""
     policy = cue_policy(cfg.cues)
     try:
         from pi_app.cues.engine import CueEngine
@@ -98,6 +99,12 @@ def make_cue_engine(cfg, clock, simulated: bool):
     if simulated:
         buzzer = SimulatedBuzzer(clock, kind=cfg.buzzer.kind)
         audio = SilentAudio(clock)
+        if sound:
+            audio = open_audio(clock, device=cfg.audio.device or None,
+                               buffer_frames=cfg.audio.buffer_frames,
+                               fallback="the demo runs silent (cues show in the cue log)")
+            if audio.warning:
+                warnings.append(audio.warning)
     else:
         buzzer = (GpioBuzzer(cfg.buzzer.pin_bcm, cfg.buzzer.kind, clock=clock)
                   if cfg.buzzer.enabled else None)

@@ -30,6 +30,11 @@ STAND_S = 5.0
 # Drift starts after warm-up plus a 60-100 stride baseline (science.md: "Normal variability").
 DRIFT_AFTER_RUN_S = 150.0
 DRIFT_STRIDES = 30.0
+# "quick-drift": the drift starts as soon as the default baseline is surely complete (30 s
+# warm-up + 60 strides, 47 s at the slowest runner's ~154 steps/min, plus margin) and is
+# quicker, so a newcomer hears the first cue about 1.5 minutes after the start.
+QUICK_DRIFT_AFTER_RUN_S = 85.0
+QUICK_DRIFT_STRIDES = 10.0
 CADENCE_CHANGE_AFTER_RUN_S = 120.0
 DROPOUT_AFTER_RUN_S = 40.0
 DROPOUT_S = 5.0
@@ -40,6 +45,9 @@ SCENARIOS: dict[str, str] = {
     "steady": "stand 5 s, then steady running with natural stride-to-stride variability",
     "drift": "steady running; 150 s after the start of running the thorax-pelvis counter-"
              "rotation is lost over 30 strides (relative phase moves to ~0 deg) and stays",
+    "quick-drift": "the drift scenario sooner: the counter-rotation is lost over 10 strides "
+                   "85 s after the start of running, right after the default baseline (first "
+                   "cue about 1.5 minutes after the start)",
     "cadence-change": "steady running at 165 steps/min, then 120 s in a treadmill speed "
                       "change to 180 steps/min",
     "dropout": "steady running; 40 s in the thorax sensor vanishes for 5 s and comes back "
@@ -198,17 +206,20 @@ def make_scenario(name: str, seed: int = 0, start_s: float = 0.0, day: int = 0) 
         runner = RunnerProfile.from_seed(seed)
         runner.pelvis_phase_deg = runner.thorax_phase_deg - 20.0
         return _build(name, seed, start_s, runner=runner, day=day)
-    if name in ("drift", "early-drift"):
+    if name in ("drift", "quick-drift", "early-drift"):
+        quick = name == "quick-drift"
+        n_strides = QUICK_DRIFT_STRIDES if quick else DRIFT_STRIDES
         runner = RunnerProfile.from_seed(seed)
         # The pelvis phase moves onto the thorax phase (the thorax, the consistent side
         # signal, stays): relative phase goes from the runner's value to 0 deg.
         delta = -((runner.pelvis_phase_deg - runner.thorax_phase_deg + 180.0) % 360.0 - 180.0)
-        t_drift = run_s + (DRIFT_AFTER_RUN_S if name == "drift" else EARLY_DRIFT_AFTER_RUN_S)
+        t_drift = run_s + (QUICK_DRIFT_AFTER_RUN_S if quick else EARLY_DRIFT_AFTER_RUN_S
+                           if name == "early-drift" else DRIFT_AFTER_RUN_S)
         world = _build(name, seed, start_s, runner=runner, day=day,
-                       pelvis_ramps=(PhaseRamp(t_drift, DRIFT_STRIDES, delta),))
+                       pelvis_ramps=(PhaseRamp(t_drift, n_strides, delta),))
         world.params["drift_start_s"] = t_drift
         s0 = world.gait.stride_phase_at(t_drift)
-        t_end = world.gait.time_at_stride_phase(s0 + DRIFT_STRIDES)
+        t_end = world.gait.time_at_stride_phase(s0 + n_strides)
         world.truth.events.append((t_end, "drift_end", "relative phase ~0 deg"))
         world.truth.events.sort(key=lambda e: e[0])
         return world

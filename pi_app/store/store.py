@@ -209,8 +209,8 @@ class SessionStore:
             if not self.path.exists():
                 raise SessionStoreError(
                     f"no session database at {self.path}: no session has been recorded with "
-                    "this state directory yet; record one (pi-app run) or pass the right "
-                    "--state-dir.", path=str(self.path))
+                    "this state directory yet; record one (pi-app demo on a laptop, pi-app "
+                    "run on the Pi) or pass the right --state-dir.", path=str(self.path))
         else:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)

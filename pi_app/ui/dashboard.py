@@ -129,17 +129,23 @@ def drift_view(s: LiveSnapshot) -> StateView:
 
 
 def alert_lines(s: LiveSnapshot) -> list[str]:
-    """One-line problems, most serious first: missing/failing sensors, stalled threads,
-    then the snapshot's warnings (no audio, recording stopped, ...)."""
+    """One-line problems, most serious first: missing sensors, sensors losing samples (red
+    before amber), sensor errors, stalled threads, then the snapshot's warnings (no audio,
+    recording stopped, ...)."""
     out = []
+    losing = []
     for st in s.sensors:
         where = " ".join(x for x in (st.model or "", f"0x{st.address:02X}"
                                      if st.address is not None else "") if x)
         if not st.present:
             out.append(f"{st.role.upper()} SENSOR MISSING ({where or 'no device'}): check its "
                        "cable; its metrics are paused")
-        elif st.last_error:
-            out.append(f"{st.role} sensor: {st.last_error}")
+            continue
+        if st.health in ("red", "amber") and st.health_reason:
+            losing.append((st.health != "red", f"{st.role} sensor: {st.health_reason}"))
+        if st.last_error:
+            losing.append((True, f"{st.role} sensor: {st.last_error}"))
+    out.extend(text for _, text in sorted(losing, key=lambda x: x[0]))
     if s.stalled_threads:
         out.append(f"STALLED: {', '.join(s.stalled_threads)} thread not responding; display "
                    "may be out of date")
@@ -217,7 +223,12 @@ def key_legend(s: LiveSnapshot) -> list[tuple[str, str]]:
         elif k == "toggle_metronome":
             action = f"metronome {'ON' if s.metronome_on else 'off'}"
         elif k == "toggle_recording":
-            action = "stop rec" if s.recording else "record"
+            if s.replay is not None:
+                continue  # a replay is never recorded again: R is not offered
+            if s.recording_off_reason:
+                action = "rec off"  # the alert line says why when R is pressed
+            else:
+                action = "stop rec" if s.recording else "record"
         elif k == "metronome_target_delta_spm":
             if b.command.value and b.command.value < 0:
                 continue  # "+" and "-" share one legend entry
@@ -225,6 +236,32 @@ def key_legend(s: LiveSnapshot) -> list[tuple[str, str]]:
             continue
         out.append((b.label, action))
     return out
+
+
+def sensor_level(st) -> str:
+    """"ok", "amber" or "red" for a `SensorStatus`: red when missing, else its health
+    (amber at least when it reports an error)."""
+    if not st.present:
+        return "red"
+    if st.health == "ok" and st.last_error:
+        return "amber"
+    return st.health
+
+
+def clock_text(s: LiveSnapshot) -> str:
+    """The banner's clock: time since the session started; in a replay, out of its length."""
+    text = _clock(s.t_s - s.session_start_s)
+    if s.replay is not None:
+        text += f" / {_clock(s.replay.duration_s)}"
+    return text
+
+
+def live_text(s: LiveSnapshot) -> str:
+    """The dial's caption for the live needle, or why there is none."""
+    if s.needle_deg is None:
+        return "live —" + (f" ({s.needle_note})" if s.needle_note else "")
+    low = s.phase_confidence is not None and s.phase_confidence < 0.5
+    return f"live {s.needle_deg % 360:.0f}°" + (" (low confidence)" if low else "")
 
 
 def _wrap180(x):
@@ -349,13 +386,17 @@ class Dashboard:
         level = _quantised_level(body.intensity)
         shown = tuple(s.recent_strides[-N_STRIDES_SHOWN:])
         missing = tuple(st.role for st in s.sensors if not st.present)
-        live_deg = None if s.rel_phase_deg is None else round(s.rel_phase_deg % 360)
+        live_deg = None if s.needle_deg is None else round(s.needle_deg % 360)
+        # A replay's progress moves the banner's bar: repaint it when the bar would move.
+        replay = None if s.replay is None else (
+            s.replay.session_id, s.replay.speed, s.replay.duration_s,
+            round(s.replay.progress * self.r_top.width))
         scale = self._trace_scale(s)
         # (name, region, key, paint, small region, small key): when only the small key
         # changed, only the small region is repainted (the needle, the lines, the figure).
         panels = (
-            ("top", self.g_top, (state, s.simulated, s.scenario, s.recording,
-                                 _clock(s.t_s - s.session_start_s)),
+            ("top", self.g_top, (state, s.simulated, s.scenario, s.recording, replay,
+                                 clock_text(s)),
              lambda: self._draw_top(target, s, state), None, None),
             ("alerts", self.r_alert, tuple(alerts), lambda: self._draw_alerts(target, alerts),
              None, None),
@@ -364,9 +405,9 @@ class Dashboard:
                                      s.metronome_target_spm),
              lambda: self._draw_cadence(target, s), None, None),
             ("dial", self.r_dial, (s.band_deg, s.band_source, shown, missing, live_deg,
-                                   (s.phase_confidence or 1.0) >= 0.5),
+                                   s.needle_note, (s.phase_confidence or 1.0) >= 0.5),
              lambda: self._draw_dial(target, s), self.g_dial_disc,
-             (s.rel_phase_deg, s.phase_confidence)),
+             (s.needle_deg, s.phase_confidence)),
             ("bars", self.r_bars, (s.band_deg, shown), lambda: self._draw_bars(target, s),
              None, None),
             ("traces", self.r_trace, scale, lambda: self._draw_traces(target, s, scale),
@@ -420,19 +461,35 @@ class Dashboard:
                 t.blit(surf, f"scenario: {s.scenario}", px(28), (box.centerx, box.bottom + px(6)),
                        W.TEXT, anchor="midtop")
             right = box.left - px(24)
+        if s.replay is not None:
+            # A replay is never mistaken for a live session: its own badge, its progress
+            # along the banner's edge, and the stored session's clock out of its length.
+            rep = t.render("REPLAY", px(62), (255, 255, 255))
+            box = rep.get_rect().inflate(px(36), px(18))
+            box.topright = (right, r.y + px(14))
+            pygame.draw.rect(surf, W.BUILD_DARK, box, border_radius=px(8))
+            pygame.draw.rect(surf, W.BUILD, box, px(3), border_radius=px(8))
+            surf.blit(rep, rep.get_rect(center=box.center))
+            speed = "as fast as possible" if s.replay.speed <= 0 else f"x{s.replay.speed:g}"
+            t.blit(surf, f"session {s.replay.session_id}, {speed}", px(28),
+                   (box.centerx, box.bottom + px(6)), W.TEXT, anchor="midtop")
+            right = box.left - px(24)
+            bar = pygame.Rect(r.x, r.bottom - px(12), r.width, px(12))
+            pygame.draw.rect(surf, W.BUILD_DARK, bar)
+            pygame.draw.rect(surf, W.BUILD, pygame.Rect(
+                bar.x, bar.y, int(bar.w * min(1.0, max(0.0, s.replay.progress))), bar.h))
         # Session clock and recording state.
-        t.blit(surf, _clock(s.t_s - s.session_start_s), px(52), (right, r.y + px(22)), W.TEXT,
-               anchor="topright")
+        t.blit(surf, clock_text(s), px(52), (right, r.y + px(22)), W.TEXT, anchor="topright")
         if s.recording:
             rec = t.render("REC", px(36), W.TEXT)
             rr = rec.get_rect(topright=(right, r.y + px(86)))
             surf.blit(rec, rr)
             pygame.draw.circle(surf, W.REC, (rr.x - px(20), rr.centery), px(13))
-        else:
+        elif s.replay is None:
             t.blit(surf, "not recording", px(28), (right, r.y + px(92)), W.DIM,
                    anchor="topright")
         x = cx + icon_r + px(28)
-        max_w = right - px(170) - x
+        max_w = right - px(170 if s.replay is None else 320) - x
         t.blit(surf, state.title, px(76), (x, r.y + px(16)), W.TEXT, max_w=max_w)
         t.blit(surf, state.detail, px(34), (x, r.y + px(96)), W.TEXT, max_w=max_w)
         if state.key == "building":
@@ -531,20 +588,15 @@ class Dashboard:
             if i == len(strides) - 1:
                 pygame.draw.circle(surf, W.TEXT, (x, y), size + px(4), px(2))
         conf = s.phase_confidence if s.phase_confidence is not None else 1.0
-        missing = [st.role for st in s.sensors if not st.present]
-        if missing:
-            conf = 0.0  # a phase without one of its segments is a guess: draw it dim
-        if s.rel_phase_deg is not None:
+        # No needle when there is nothing true to show (standing, a sensor missing, not
+        # settled): the snapshot says why instead.
+        if s.needle_deg is not None:
             colour = W.TEXT if conf >= 0.5 else W.FAINT
-            tip = self._dial_pt(s.rel_phase_deg, R * 0.98)
+            tip = self._dial_pt(s.needle_deg, R * 0.98)
             pygame.draw.line(surf, colour, self.dial_c, tip, px(7))
             pygame.draw.circle(surf, colour, tip, px(8))
         pygame.draw.circle(surf, W.TEXT, self.dial_c, px(12))
-        live = "live —" if s.rel_phase_deg is None else f"live {s.rel_phase_deg % 360:.0f}°"
-        if missing:
-            live = f"live — ({missing[0]} missing)"
-        elif s.rel_phase_deg is not None and conf < 0.5:
-            live += " (low confidence)"
+        live = live_text(s)
         band = ("band being built" if s.band_deg is None else
                 f"band {s.band_deg[0] % 360:.0f}–{s.band_deg[1] % 360:.0f}°"
                 + (" (coach)" if s.band_source == "coach" else ""))
@@ -827,10 +879,11 @@ class Dashboard:
             t.blit(surf, "no sensor status", px(26), (r.x, y), W.FAINT)
             y += px(34)
         for st in s.sensors:
-            ok = st.present and not st.last_error
-            icon = "check" if ok else "cross"
-            W.draw_icon(surf, icon, (r.x + px(13), y + px(13)), px(12),
-                        W.OK if ok else W.FAULT)
+            level = sensor_level(st)
+            icon, colour = {"ok": ("check", W.OK), "amber": ("warning", W.WARN)}.get(
+                level, ("cross", W.FAULT))
+            ok = level == "ok"
+            W.draw_icon(surf, icon, (r.x + px(13), y + px(13)), px(12), colour)
             addr = f" 0x{st.address:02X}" if st.address is not None else ""
             if st.present:
                 rate = (f"{st.effective_rate_hz:.0f} Hz" if st.effective_rate_hz
@@ -839,7 +892,7 @@ class Dashboard:
                         f"  err {st.i2c_errors}  gaps {st.gaps}  reconn {st.reconnects}")
             else:
                 text = f"{st.role.upper()} {st.model or ''}{addr}  MISSING  reconn {st.reconnects}"
-            t.blit(surf, text, px(26), (r.x + px(34), y), W.TEXT if ok else W.FAULT,
+            t.blit(surf, text, px(26), (r.x + px(34), y), W.TEXT if ok else colour,
                    max_w=r.width - px(34))
             y += px(36)
         cal_ok = not s.calibration_text.startswith("not")

@@ -13,7 +13,7 @@ import numpy as np
 
 from pi_app.analysis.drift import DriftVerdict
 from pi_app.analysis.types import StrideMetrics
-from pi_app.live.snapshot import CueEvent, LiveSnapshot, SensorStatus
+from pi_app.live.snapshot import CueEvent, LiveSnapshot, ReplayInfo, SensorStatus
 
 STRIDE_HZ = 1.35
 TRACE_RATE_HZ = 100.0
@@ -50,9 +50,10 @@ def base_snapshot(t_s: float = 200.0, rel_phase_deg: float = 290.0, seed: int = 
     cues = tuple(CueEvent(t_s - 60 + 3 * k, "counter_rotation_lost", 0.8, k % 2 == 0,
                           "counter-rotation lost, 3.1 SD" if k % 2 == 0 else "min interval",
                           4.0 if k % 2 == 0 else None) for k in range(8))
+    live_deg = (rel_phase_deg + 3.0 * np.sin(t_s)) % 360
     return LiveSnapshot(
         t_s=t_s, simulated=True, scenario="drift", cadence_spm=2 * 60 * STRIDE_HZ,
-        rel_phase_deg=(rel_phase_deg + 3.0 * np.sin(t_s)) % 360, pelvis_phase_deg=150.0,
+        rel_phase_deg=live_deg, needle_deg=live_deg, pelvis_phase_deg=150.0,
         thorax_phase_deg=(150.0 + rel_phase_deg) % 360, phase_confidence=0.95,
         band_deg=band_deg, band_source="baseline", recent_strides=tuple(strides),
         trace_t_s=tt, trace_pelvis_deg=pelvis, trace_thorax_deg=thorax,
@@ -62,7 +63,7 @@ def base_snapshot(t_s: float = 200.0, rel_phase_deg: float = 290.0, seed: int = 
 
 def state_snapshots(t_s: float = 200.0) -> dict[str, LiveSnapshot]:
     """One synthetic snapshot per coach-visible state (same keys as screenshots.STATES,
-    plus "warmup" and "no_data")."""
+    plus "warmup", "no_data", "standing", "losing_samples" and "replay")."""
     base = base_snapshot(t_s)
     drifting = base_snapshot(t_s, rel_phase_deg=10.0)
     drifting = dataclasses.replace(drifting, band_deg=base.band_deg, verdict=DriftVerdict(
@@ -82,8 +83,19 @@ def state_snapshots(t_s: float = 200.0) -> dict[str, LiveSnapshot]:
         "suppressed": dataclasses.replace(
             base, verdict=DriftVerdict(state="suppressed", progress=1.0, suppressed_for_s=12.0)),
         "sensor_fault": dataclasses.replace(base, sensors=_sensors(thorax_present=False),
-                                            trace_thorax_deg=nan),
+                                            trace_thorax_deg=nan, needle_deg=None,
+                                            needle_note="thorax sensor missing"),
         "stalled_thread": dataclasses.replace(base, stalled_threads=("analysis",)),
+        "standing": dataclasses.replace(base, cadence_spm=None, needle_deg=None,
+                                        needle_note="not running"),
+        "losing_samples": dataclasses.replace(base, sensors=(base.sensors[0], dataclasses.replace(
+            base.sensors[1], overflows=85, gaps=90, health="amber",
+            health_reason="samples lost, rising: 3 FIFO overflows in 10 s: the sensor "
+                          "thread reads too late (CPU load?)"))),
+        "replay": dataclasses.replace(
+            base, session_start_s=t_s - 83.0, replay=ReplayInfo(7, 0.62, 1.0, 134.0),
+            recording_off_reason="a replay is not recorded again (the session is already "
+                                 "stored)"),
         "no_audio": dataclasses.replace(
             base, warnings=("no audio device: cues are silent, buzzer only",), muted=True,
             metronome_on=True, metronome_target_spm=166.0, recording=True, cue_mode="faded"),
