@@ -29,6 +29,8 @@ COMMAND_MODULES = [
     "demo",
     "cues",
     "sessions",
+    "athletes",
+    "progress",
     "export",
     "backup",
     "report",

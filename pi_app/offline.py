@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pi_app.analysis.drift import DriftVerdict, circular_mean_sd_deg
+from pi_app.analysis.drift import DriftDetector, DriftVerdict, circular_mean_sd_deg
 from pi_app.analysis.pipeline import Analyzer
 from pi_app.analysis.types import Step, StrideMetrics
 from pi_app.recording.csv_reader import RecordingReader
@@ -51,10 +51,12 @@ class RecordingAnalysis:
 
 
 def analyze_recording(path: str | Path, chunk_s: float = OFFLINE_CHUNK_S, calibration=None,
-                      analyzer: Analyzer | None = None) -> RecordingAnalysis:
+                      analyzer: Analyzer | None = None,
+                      drift: DriftDetector | None = None) -> RecordingAnalysis:
     """Analyse a recording CSV (spec format) in chunks of `chunk_s` seconds (the steps, strides
     and verdicts are the same for any chunk length, e.g. the live `LIVE_CHUNK_S`). Without an
-    `analyzer`, one is made without the dashboard's live phase estimate.
+    `analyzer`, one is made without the dashboard's live phase estimate, with the drift
+    detector `drift` (e.g. one given a remembered baseline) or a default one.
 
     Raises `InputFileError` for a malformed file (one sentence with the line number)."""
     reader = RecordingReader(path)
@@ -63,7 +65,7 @@ def analyze_recording(path: str | Path, chunk_s: float = OFFLINE_CHUNK_S, calibr
                                            ("thorax", reader.has_thorax_gyro)) if has)
     if analyzer is None:
         analyzer = Analyzer(reader.rate_hz, gyro_segments=gyro_segments, calibration=calibration,
-                            live_phase=False)
+                            drift=drift, live_phase=False)
     result = RecordingAnalysis(Path(path), reader.rate_hz, reader.segments, gyro_segments)
     last_good_t_s = None
     for chunk in reader:

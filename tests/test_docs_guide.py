@@ -87,6 +87,22 @@ def config_problems(md: str, where: str) -> list[str]:
     that the schema does not accept."""
     problems = []
     for lang, text in code_snippets(md):
+        if lang == "toml" and text.lstrip().startswith("format = "):
+            # A baseline file (docs/coaching.md), not a config.
+            from pi_app.coaching.baselines import loads_baseline
+            try:
+                loads_baseline(text, source=f"{where} (baseline example)")
+            except Exception as err:   # noqa: BLE001
+                problems.append(str(err))
+            continue
+        if lang == "toml" and "[[session]]" in text:
+            # A programme (docs/coaching.md), not a config.
+            from pi_app.coaching.programme import loads_programme
+            try:
+                loads_programme(text, source=f"{where} (programme example)")
+            except Exception as err:   # noqa: BLE001
+                problems.append(str(err))
+            continue
         if lang == "toml":
             try:
                 loads_config(text, source=f"{where} (toml example)")

@@ -203,3 +203,17 @@ def test_sensor_level_follows_health(states):
     assert sensor_level(dataclasses.replace(pelvis, health="red")) == "red"
     assert sensor_level(states["sensor_fault"].sensors[1]) == "red"
     assert sensor_level(dataclasses.replace(pelvis, last_error="EIO")) == "amber"
+
+
+def test_remembered_band_says_where_it_came_from(states):
+    note = ("remembered baseline from session 12, 3 days old (cadence 171 vs 172 spm "
+            "(-0.6%, tolerance +-3%))")
+    view = drift_view(dataclasses.replace(states["in_band"], baseline_note=note))
+    assert "band remembered from session 12, 3 days old" in view.detail
+    assert "remembered" not in drift_view(states["in_band"]).detail
+    why = "remembered baseline not used: other chips (MPU-6500 now, MPU-6050 then)"
+    view = drift_view(dataclasses.replace(states["baseline_building"], baseline_note=why))
+    assert why in view.detail
+    dash = Dashboard((1280, 720))
+    dash.draw(dataclasses.replace(states["in_band"], baseline_note=note))
+    assert "session 12" in " ".join(str(v) for v in dash.labels.values())

@@ -60,18 +60,19 @@ class AcquisitionError(PiAppError):
 @dataclass(frozen=True)
 class BusSpec:
     """The bus the acquisition process opens: `/dev/i2c-<bus_number>`, or with `simulated` a
-    simulated runner (`scenario`, `seed`, `chips`, see pi_app.sim.open_simulated_bus)."""
+    simulated runner (`scenario`, `seed`, `chips`, `day`, see pi_app.sim.open_simulated_bus)."""
 
     bus_number: int = 1
     simulated: bool = False
     scenario: str = "steady"
     seed: int = 0
     chips: str = "mpu6050"
+    day: int = 0
 
     def open(self, clock):
         from pi_app.acquisition.setup import open_bus
         return open_bus(self.simulated, self.bus_number, scenario=self.scenario,
-                        seed=self.seed, chips=self.chips, clock=clock)
+                        seed=self.seed, chips=self.chips, clock=clock, day=self.day)
 
 
 @dataclass(frozen=True)

@@ -31,13 +31,14 @@ class BusProbe:
 
 
 def open_bus(simulate: bool = False, bus_number: int = 1, *, scenario: str = "steady",
-             seed: int = 0, chips: str = "mpu6050", clock: Clock | None = None):
+             seed: int = 0, chips: str = "mpu6050", clock: Clock | None = None,
+             day: int = 0):
     """The real `/dev/i2c-<bus_number>` (smbus2) or, with `simulate=True`, a simulated bus with
-    a running body (`scenario`, `seed`, `chips`) on `clock`."""
+    a running body (`scenario`, `seed`, `chips`, `day`) on `clock`."""
     if simulate:
         from pi_app.sim import open_simulated_bus
         return open_simulated_bus(scenario=scenario, seed=seed, chips=chips, clock=clock,
-                                  bus_number=bus_number)
+                                  bus_number=bus_number, day=day)
     from pi_app.hw.bus import open_i2c_bus
     return open_i2c_bus(bus_number)
 

@@ -19,6 +19,16 @@ Two additions make both goals hold on the simulated runner (bench/drift_false_al
   last `trend_strides` strides is past the edge AND has risen `k_trend_sd` SDs above the
   median of the `reference_strides` strides before it. Slow wander crosses the edge too, but
   it does not rise that fast; a ramp of 1.5-3 deg/stride does.
+
+Remembered baselines: a `Baseline` record (per metric center and SD, the strides it came from,
+the cadence it was built at) can be given to `use_baseline`. When the warm-up ends, the
+detector judges against it at once instead of building a fresh one, but only if the rolling
+median cadence is within `cadence_tolerance_frac` of the stored cadence (the same speed)
+or the caller says the entered treadmill speed is the same; otherwise it builds a fresh
+baseline and `stored_note` says why. The stored band is a prior worth one baseline of strides
+that today's warm-up strides update (center and SD: another day sits a little elsewhere);
+it keeps learning the SD as always, and a later speed change still suppresses and rebuilds.
+`learnt_baseline()` gives the current one as a record, to be remembered.
 """
 
 from __future__ import annotations
@@ -134,6 +144,38 @@ class DriftVerdict:
         return self.state == "drifting"
 
 
+@dataclass(frozen=True)
+class Baseline:
+    """A runner's baseline as plain parameters (no I/O): per metric (names of `METRICS`) the
+    center (deg for phases, in [0, 360); spm for cadence) and the runner's SD (same unit; as
+    the band used it, so at least the detector's floor), learnt from `n_strides` strides.
+    cadence_spm: the median cadence it was built at (the speed it belongs to), None if
+    unknown. origin: where it came from, for people ("session 12", "run1.csv");
+    created_unix_s: when it was built (s since 1970) or None."""
+
+    centers: dict[str, float]
+    sds: dict[str, float]
+    n_strides: int
+    origin: str = ""
+    created_unix_s: float | None = None
+
+    def __post_init__(self):
+        unknown = sorted((set(self.centers) | set(self.sds)) - set(METRICS))
+        if unknown:
+            raise ValueError(f"unknown metric(s) {unknown}; use {', '.join(METRICS)}")
+        if set(self.centers) != set(self.sds):
+            raise ValueError("every metric needs both a center and an SD")
+        for metric, sd in self.sds.items():
+            if not (math.isfinite(sd) and sd >= 0.0 and math.isfinite(self.centers[metric])):
+                raise ValueError(f"{metric}: center and SD must be finite, SD >= 0")
+        if self.n_strides < 1:
+            raise ValueError("n_strides must be >= 1")
+
+    @property
+    def cadence_spm(self) -> float | None:
+        return self.centers.get("cadence")
+
+
 class _Track:
     """Per-metric rolling values and hysteresis counters."""
 
@@ -171,6 +213,9 @@ class DriftDetector:
     judged_metrics: the metrics judged against the runner's baseline (default: relative and
     thorax phase, the cross-body timing the product trains). The others are still learned
     and shown, and are judged as soon as a coach sets an absolute band for them.
+    cadence_tolerance_frac: a remembered baseline (`use_baseline`) is used only when the
+    rolling median cadence at the end of the warm-up is within this fraction of its cadence
+    (3 %: below the 5 % that already counts as a new speed).
     """
 
     def __init__(self, warmup_s: float = 30.0, warmup_strides: int = 0,
@@ -181,7 +226,8 @@ class DriftDetector:
                  cadence_jump_frac: float = 0.05, suppress_s: float = 20.0,
                  trend_strides: int = 6, reference_strides: int = 20,
                  k_trend_sd: float = 2.5, learn_sd: bool = True,
-                 judged_metrics: tuple[str, ...] = DEFAULT_JUDGED_METRICS):
+                 judged_metrics: tuple[str, ...] = DEFAULT_JUDGED_METRICS,
+                 cadence_tolerance_frac: float = 0.03):
         if baseline_strides < window_strides or window_strides < fast_strides or fast_strides < 1:
             raise ValueError("need baseline_strides >= window_strides >= fast_strides >= 1")
         if trend_strides < 3 or reference_strides < 1:
@@ -223,6 +269,98 @@ class DriftDetector:
         self.episodes = 0
         self._last: dict[str, MetricJudgement] = {}
         self._fast_jump_run = 0
+        self.cadence_tolerance_frac = float(cadence_tolerance_frac)
+        self._stored: list[Baseline] = []
+        self._stored_speed_match: bool | None = None
+        #: The remembered baseline being judged against (None: a fresh one, or none yet).
+        self.stored_in_use: Baseline | None = None
+        #: Why a remembered baseline was or was not used (None until the warm-up ends).
+        self.stored_note: str | None = None
+
+    # -- remembered baselines --------------------------------------------------------------
+    def use_baseline(self, baseline: "Baseline | list[Baseline]",
+                     speed_match: bool | None = None) -> None:
+        """Judge against `baseline` from the end of the warm-up, if the conditions match:
+        speed_match True (the coach entered the same treadmill speed) uses it whatever the
+        cadence; False (a different speed) never uses it; None decides by cadence
+        (`cadence_tolerance_frac`). A list is several candidates, preferred first (e.g. the
+        athlete's baselines, newest first): the first that fits is used. Call before the
+        warm-up ends."""
+        self._stored = [baseline] if isinstance(baseline, Baseline) else list(baseline)
+        self._stored_speed_match = speed_match
+
+    def reject_baseline(self, why: str) -> None:
+        """The caller found that the remembered baseline(s) do not fit (other chips,
+        mounting, speed): build a fresh one, and say why in `stored_note`."""
+        self._stored = []
+        self.stored_note = f"remembered baseline not used: {why}"
+
+    def learnt_baseline(self, origin: str = "", created_unix_s: float | None = None
+                        ) -> Baseline | None:
+        """The baseline judged against now, as a record (the SD includes what was learnt
+        since it was built), or None while there is none. Coach bands are not part of it."""
+        if not self.baseline:
+            return None
+        track_n = [self._tracks[m].n_sq for m in self.baseline]
+        return Baseline(centers={m: b.center for m, b in self.baseline.items()},
+                        sds={m: b.sd for m, b in self.baseline.items()},
+                        n_strides=max([self.baseline_strides] + track_n),
+                        origin=origin, created_unix_s=created_unix_s)
+
+    def _stored_fits(self, stored: Baseline) -> tuple[bool, str]:
+        if self._stored_speed_match is False:
+            return False, "conditions differ"
+        if self._stored_speed_match is True:
+            return True, "same treadmill speed"
+        if stored.cadence_spm is None:
+            return False, "it has no cadence to compare the speed with"
+        vals = [v for v in self._tracks["cadence"].values][-self.window_strides:]
+        if len(vals) < self.fast_strides:
+            return False, "no cadence measured yet to compare the speed with"
+        now = float(statistics.median(vals))
+        diff = now / stored.cadence_spm - 1.0
+        text = (f"cadence {now:.0f} vs {stored.cadence_spm:.0f} spm ({diff:+.1%}, tolerance "
+                f"+-{self.cadence_tolerance_frac:.0%})")
+        return abs(diff) <= self.cadence_tolerance_frac, text
+
+    def _start_from_stored(self) -> bool:
+        """At the end of the warm-up: judge against the first remembered baseline that
+        fits; else say why the first one did not."""
+        if not self._stored:
+            return False
+        candidates, self._stored = self._stored, []
+        checked = [(b, *self._stored_fits(b)) for b in candidates]
+        fitting = [(b, why) for b, fits, why in checked if fits]
+        if not fitting:
+            self.stored_note = f"remembered baseline not used: {checked[0][2]}"
+            return False
+        stored, why = fitting[0]
+        self.baseline = {}
+        # Another day sits a little elsewhere (the sensors are strapped a little differently)
+        # and spreads differently. The stored band is the prior, worth one baseline of
+        # strides; today's warm-up strides update it: the center moves by their median
+        # offset weighted by their number, and they join the learnt SD, as in a fresh band.
+        prior_n = min(stored.n_strides, self.baseline_strides)
+        for metric, center in stored.centers.items():
+            sd_raw = stored.sds[metric]
+            track = self._tracks[metric]
+            circular = METRICS[metric][1]
+            devs = [(_wrap180(v - center) if circular else v - center) for v in track.values]
+            if devs:
+                center += float(np.median(devs)) * len(devs) / (len(devs) + prior_n)
+                devs = [(_wrap180(v - center) if circular else v - center)
+                        for v in track.values]
+            track.sum_sq = prior_n * sd_raw * sd_raw + sum(d * d for d in devs)
+            track.n_sq = prior_n + len(devs)
+            sd_raw = math.sqrt(track.sum_sq / track.n_sq) if self.learn_sd else sd_raw
+            sd = max(sd_raw, self.sd_floor[metric])
+            center = center % 360.0 if METRICS[metric][1] else center
+            self.baseline[metric] = MetricBand(metric, center, self.k_sd * sd, sd, "baseline")
+        self.stored_in_use = stored
+        origin = f" from {stored.origin}" if stored.origin else ""
+        self.stored_note = f"remembered baseline{origin} ({why})"
+        self._state = "in_band"
+        return True
 
     # -- coach bands -----------------------------------------------------------------------
     def set_band(self, metric: str, low: float, high: float) -> MetricBand:
@@ -295,7 +433,8 @@ class DriftDetector:
         if self._state == "warmup":
             if (t_s - self._t0_s >= self.warmup_s
                     and self._n_strides >= self.warmup_strides):
-                self._start_baseline()
+                if not self._start_from_stored():
+                    self._start_baseline()
             return self._verdict("warmup", judge=False)
 
         if self._state == "suppressed":
@@ -307,6 +446,7 @@ class DriftDetector:
             self._suppress_until_s = t_s + self.suppress_s
             self._state = "suppressed"
             self.baseline = {}
+            self.stored_in_use = None
             for track in self._tracks.values():
                 track.reset_episode()
             return self._verdict("suppressed", judge=False, t_s=t_s)

@@ -93,6 +93,14 @@ class OrientationEstimator:
         self._last_t_s: float | None = None
 
     @property
+    def vertical_unit(self) -> np.ndarray | None:
+        """The current vertical (gravity direction) in sensor axes, unit length; None until
+        started. Which way up the sensor is strapped: the mounting check of a baseline."""
+        if self._mean_acc_g is None:
+            return None
+        return self._mean_acc_g / float(np.linalg.norm(self._mean_acc_g))
+
+    @property
     def started(self) -> bool:
         """True once the vertical is initialised and samples flow through without delay."""
         return self._mean_acc_g is not None

@@ -105,7 +105,7 @@ def run(args) -> int:
     argtypes.check_output_file(profile_path, "--profile", creates_folder=True)
     clock = ManualClock() if args.simulate else WallClock()
     bus = open_bus(simulate=args.simulate, bus_number=args.bus, scenario=args.scenario,
-                   seed=args.seed, chips=args.chips, clock=clock)
+                   seed=args.seed, chips=args.chips, clock=clock, day=args.day)
     try:
         reader = open_reader(bus, clock, bus_number=args.bus,
                              settings=ImuSettings(rate_hz=args.rate_hz))

@@ -26,6 +26,10 @@ def add_simulation_options(p: argparse.ArgumentParser, *, with_switch: bool = Tr
                         "(default mpu6050)")
     p.add_argument("--seed", type=argtypes.seed, default=0,
                    help="simulation seed, a whole number >= 0 (default 0)")
+    p.add_argument("--day", type=argtypes.seed, default=0, metavar="N",
+                   help="the same simulated runner on another day, a whole number >= 0: other "
+                        "stride noise and sensor errors, sensors strapped a few degrees "
+                        "differently (default 0)")
     if with_bus:
         p.add_argument("--bus", type=int, default=1, metavar="N",
                        help="I2C bus number, /dev/i2c-N (default 1)")

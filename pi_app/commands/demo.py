@@ -127,6 +127,16 @@ def run(args) -> int:
             print(path)
         return 0
 
+    plan = None
+    if args.athlete.strip():
+        from pi_app.coaching.live import plan_for
+        from pi_app.coaching.plan import config_for
+        plan = plan_for(args.state_dir, args.athlete)
+        print(f"pi-app demo: {plan.describe()}.", file=sys.stderr)
+        if plan.session is not None:
+            cfg = config_for(cfg, plan.session)
+    planned = plan.session if plan is not None else None
+
     ui, why = _open_ui(cfg, args.headless)
     headless = ui is None
     if why:
@@ -144,12 +154,13 @@ def run(args) -> int:
     else:
         clock = WallClock()
     seconds = args.seconds if args.seconds is not None else (
+        planned.duration_s if planned is not None else
         DEFAULT_STEPPED_S if stepped else None)
     sound, sound_why = _sound_wanted(cfg, args)
 
     # The simulated runner is built where acquisition runs (its own process unless stepped).
     bus_spec = BusSpec(bus_number=cfg.sensors.bus, simulated=True, scenario=args.scenario,
-                       seed=args.seed, chips=args.chips)
+                       seed=args.seed, chips=args.chips, day=args.day)
     t0_s = clock.now_s()
     engine, warnings = make_cue_engine(cfg, clock, simulated=True, sound=sound)
     audio = getattr(engine, "audio", None)
@@ -169,6 +180,7 @@ def run(args) -> int:
     session = None
     recorder = None
     runner = bus = None
+    coaching = None
     if args.events_out is not None:
         events = EventLog(args.events_out,
                           clock_t_s=lambda: session.t_s if session is not None else None)
@@ -179,13 +191,24 @@ def run(args) -> int:
             cfg, clock, reader=reader, cue_engine=engine, hooks=hooks, simulated=True,
             scenario=args.scenario, warnings=warnings,
             calibration_text="simulated: no calibration needed")
+        athlete_ref = None
+        if args.athlete.strip():
+            from pi_app.coaching.live import attach_coaching
+            from pi_app.coaching.plan import recorder_fields
+            coaching = attach_coaching(
+                session, args.state_dir, args.athlete, treadmill_speed_kmh=args.treadmill_kmh,
+                target_offset_deg=planned.target_offset_deg if planned else None)
+            athlete_ref = coaching.athlete.id
         if not args.record:
             session.recording_off_reason = "the demo was started with --no-record"
         else:
             recorder = start_recorder(
-                session, state_dir=args.state_dir, athlete=args.athlete, notes=args.notes,
+                session, state_dir=args.state_dir,
+                athlete=coaching.athlete.name if coaching else args.athlete, notes=args.notes,
                 config_text=config_text(args.config), scenario=args.scenario, seed=args.seed,
-                max_size_mb=args.max_size_mb)
+                max_size_mb=args.max_size_mb, athlete_ref=athlete_ref,
+                treadmill_speed_kmh=args.treadmill_kmh,
+                **(recorder_fields(planned) if planned is not None else {}))
             if recorder.warning:
                 print(f"pi-app: {recorder.warning}", file=sys.stderr)
         if events is not None:
@@ -207,7 +230,7 @@ def run(args) -> int:
         # In process mode the simulated runner lives in the acquisition process: the same
         # scenario built here only to say when it drifts.
         world = bus.scenario if bus is not None else make_scenario(
-            args.scenario, seed=args.seed, start_s=t0_s)
+            args.scenario, seed=args.seed, start_s=t0_s, day=args.day)
         notes = [first_cue_note(world, t0_s),
                  "recording as a new session (see pi-app sessions; --no-record: off)"
                  if recorder is not None and recorder.warning is None else
@@ -243,6 +266,9 @@ def run(args) -> int:
                     print("pi-app: a thread did not stop within 2 s.", file=sys.stderr)
         stop_recorder(recorder)
         _print_summary(session)
+        if coaching is not None:
+            coaching.close()
+            _print_coaching(coaching, session)
         if recorder is not None and recorder.session_id is not None:
             print(f"pi-app demo: recorded as session {recorder.session_id}"
                   + (f" ({recorder.warning})" if recorder.warning else "") + ".",
@@ -255,6 +281,8 @@ def run(args) -> int:
             runner.stop(2.0)            # no-op when the app stopped it already
         if bus is not None:
             bus.close()
+        if coaching is not None:
+            coaching.close()
         if hasattr(engine, "close"):
             engine.close()
         if ui is not None:
@@ -302,6 +330,15 @@ def _summary(session) -> dict:
             "cues_played": len(played), "cues_withheld": len(session.cues) - len(played),
             "latency_ms_median": lat[len(lat) // 2] if lat else None,
             "latency_ms_max": lat[-1] if lat else None}
+
+
+def _print_coaching(coaching, session) -> None:
+    note = session.analyzer.drift.stored_note
+    print(f"pi-app demo: athlete {coaching.athlete.name!r}"
+          + (f"; {note}" if note else "; no remembered baseline to offer")
+          + (f"; remembered {len(coaching.remembered)} new baseline(s)"
+             if coaching.remembered else "")
+          + "".join(f"; {e}" for e in coaching.errors) + ".", file=sys.stderr)
 
 
 def _print_summary(session) -> None:

@@ -121,7 +121,7 @@ def run(args) -> int:
     clock = ManualClock() if args.simulate else WallClock()
     t0_s = clock.now_s()
     bus = open_bus(simulate=args.simulate, bus_number=args.bus, scenario=args.scenario,
-                   seed=args.seed, chips=args.chips, clock=clock)
+                   seed=args.seed, chips=args.chips, clock=clock, day=args.day)
     reader = open_reader(bus, clock, bus_number=args.bus,
                          settings=ImuSettings(rate_hz=args.rate_hz))
     for note in rate_notes(reader, args.rate_hz):

@@ -46,12 +46,19 @@ def add_recording_options(p: argparse.ArgumentParser) -> None:
                    help="athlete name stored with the session")
     p.add_argument("--notes", default="", metavar="TEXT",
                    help="notes stored with the session (speed, shoes, ...)")
+    p.add_argument("--treadmill-kmh", type=float, default=None, metavar="KMH",
+                   help="treadmill speed (km/h), stored with the session; a remembered "
+                        "baseline is reused at the same speed (docs/coaching.md)")
     p.add_argument("--max-size-mb", type=float, default=None, metavar="MB",
                    help="cap on the session database size; recording stops with a warning "
                         "beyond it (default: no cap)")
 
 
 def check_recording_options(args) -> None:
+    kmh = getattr(args, "treadmill_kmh", None)
+    if kmh is not None and not 0.0 < kmh <= 40.0:
+        raise ConfigError(f"--treadmill-kmh is {kmh:g}; give the treadmill speed in km/h, "
+                          "e.g. --treadmill-kmh 10.", key="treadmill_kmh")
     cap = getattr(args, "max_size_mb", None)
     if cap is not None and not cap > 0:
         raise ConfigError(f"--max-size-mb is {cap:g}; give a positive size in MB, e.g. "
@@ -117,6 +124,15 @@ def run(args) -> int:
     from pi_app.commands.argtypes import check_output_file
     check_output_file(args.events_out, "--events-out")
     cfg = load_config(args.config)
+    planned = None
+    if args.athlete.strip():
+        from pi_app.coaching.live import plan_for
+        from pi_app.coaching.plan import config_for
+        plan = plan_for(args.state_dir, args.athlete)
+        print(f"pi-app: {plan.describe()}.", file=sys.stderr)
+        planned = plan.session
+        if planned is not None:
+            cfg = config_for(cfg, planned)
     calibration, calibration_text, profile_text = _calibration(cfg)
     clock = WallClock()
     notifier = ServiceNotifier(clock)
@@ -126,10 +142,19 @@ def run(args) -> int:
     record = None if args.no_record else dict(
         state_dir=args.state_dir, athlete=args.athlete, notes=args.notes,
         config_text=config_text(args.config), calibration_text=profile_text,
-        max_size_mb=args.max_size_mb)
+        max_size_mb=args.max_size_mb, treadmill_speed_kmh=args.treadmill_kmh)
+    if record is not None and planned is not None:
+        from pi_app.coaching.plan import recorder_fields
+        record.update(recorder_fields(planned))
+    coaching = None if not args.athlete.strip() else dict(
+        state_dir=args.state_dir, athlete_name=args.athlete,
+        treadmill_speed_kmh=args.treadmill_kmh,
+        target_offset_deg=planned.target_offset_deg if planned else None)
     # The bus is opened where acquisition runs (pi_app.live.wiring.open_acquisition).
     run_live(cfg, clock, None, ui=ui, notifier=notifier, calibration=calibration,
-             calibration_text=calibration_text, events_out=args.events_out, record=record)
+             calibration_text=calibration_text, events_out=args.events_out,
+             record=record, coaching=coaching,
+             seconds=planned.duration_s if planned is not None else None)
     return 0
 
 
@@ -137,13 +162,16 @@ def run_live(cfg, clock, bus, *, ui=None, notifier=None, calibration=None,
              calibration_text: str = "not calibrated", events_out: Path | None = None,
              record: dict | None = None, seconds: float | None = None,
              simulated: bool = False, install_signals: bool = True,
-             write: Callable[[str], None] | None = None) -> dict:
+             write: Callable[[str], None] | None = None,
+             coaching: dict | None = None) -> dict:
     """The live app on `bus` (None: the I2C bus of cfg.sensors, opened where acquisition runs)
     until SIGINT/SIGTERM (or `seconds` of clock time): acquisition and the analysis thread,
     the dashboard `ui` on this thread (None: one line per stride), the session recorded
     when `record` holds `start_recorder` arguments, and systemd told how it goes through
     `notifier` (READY once both IMUs answer and the display is up, STATUS, watchdog pings
-    from this loop, STOPPING). Closes `ui`; returns a summary dict."""
+    from this loop, STOPPING); the athlete's remembered baselines used and new ones
+    remembered when `coaching` holds `attach_coaching` arguments. Closes `ui`; returns a
+    summary dict."""
     from pi_app.live.printer import StridePrinter
     from pi_app.live.service_status import ServiceReporter
     from pi_app.live.threads import LiveApp
@@ -154,7 +182,7 @@ def run_live(cfg, clock, bus, *, ui=None, notifier=None, calibration=None,
 
     write = write if write is not None else (lambda line: print(line, flush=True))
     notifier = notifier if notifier is not None else ServiceNotifier(clock, env={})
-    events = recorder = None
+    events = recorder = hook = None
     session = None
     runner = opened = None
     try:
@@ -171,6 +199,11 @@ def run_live(cfg, clock, bus, *, ui=None, notifier=None, calibration=None,
                                        hooks=hooks, calibration=calibration,
                                        simulated=simulated, calibration_text=calibration_text,
                                        warnings=warnings)
+        if coaching is not None:
+            from pi_app.coaching.live import attach_coaching
+            hook = attach_coaching(session, **coaching)
+            if record is not None:
+                record = {**record, "athlete": hook.athlete.name, "athlete_ref": hook.athlete.id}
         if record is None:
             session.recording_off_reason = "pi-app run was started with --no-record"
         else:
@@ -198,6 +231,8 @@ def run_live(cfg, clock, bus, *, ui=None, notifier=None, calibration=None,
                 "session_id": None if recorder is None else recorder.session_id}
     finally:
         stop_recorder(recorder)
+        if hook is not None:
+            hook.close()
         if runner is not None:
             runner.stop(2.0)            # no-op when the app stopped it already
         if opened is not None:

@@ -152,7 +152,7 @@ def check(bus, clock: Clock, seconds: float, *, bus_number: int | None, simulate
 def run(args) -> int:
     clock = WallClock()
     bus = open_bus(args.simulate, args.bus, scenario=args.scenario, seed=args.seed,
-                   chips=args.chips, clock=clock)
+                   chips=args.chips, clock=clock, day=args.day)
     try:
         return check(bus, clock, max(0.0, args.seconds), bus_number=args.bus,
                      simulated=args.simulate, as_json=args.json, out=sys.stdout,

@@ -363,7 +363,8 @@ class LiveSession:
             stalled_threads=self._stalled, warnings=tuple(warnings),
             recording_off_reason=None if self.recorder is not None
             else self.recording_off_reason,
-            needle_deg=needle_deg, needle_note=needle_note, replay=self.replay)
+            needle_deg=needle_deg, needle_note=needle_note, replay=self.replay,
+            baseline_note=getattr(drift, "stored_note", None))
 
     def _sensor_status(self) -> tuple[SensorStatus, ...]:
         out = []

@@ -86,7 +86,9 @@ class LiveSnapshot:
     the R key cannot record in this run (None when it can). needle_deg: the dial's live
     relative phase, None when there is nothing true to show (runner not running, a sensor
     missing, not settled), needle_note then says why. replay: set while a stored session is
-    replayed (never recorded again).
+    replayed (never recorded again). baseline_note: whether a remembered baseline of the
+    athlete is judged against (which session, how old) or why not; None when there was none
+    to offer.
     """
 
     t_s: float = 0.0
@@ -119,6 +121,7 @@ class LiveSnapshot:
     needle_deg: float | None = None
     needle_note: str | None = None
     replay: ReplayInfo | None = None
+    baseline_note: str | None = None
 
 
 class SnapshotBox:

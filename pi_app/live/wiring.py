@@ -188,18 +188,23 @@ def make_cue_engine(cfg, clock, simulated: bool, sound: bool = False):
 def start_recorder(session: LiveSession, *, state_dir=None, athlete: str = "",
                    athlete_id: str = "", notes: str = "", config_text: str = "",
                    calibration_text: str = "", scenario: str | None = None,
-                   seed: int | None = None, max_size_mb: float | None = None):
+                   seed: int | None = None, max_size_mb: float | None = None,
+                   athlete_ref: int | None = None, treadmill_speed_kmh: float | None = None,
+                   **programme):
     """Record `session` into the session store in `state_dir` (see pi_app.paths.state_dir):
     a `SessionRecorder` attached to it as a hook. Never raises for a store problem: the
     recorder then comes back with its `warning` set (shown on the dashboard) and live
-    feedback goes on. Close it with `stop_recorder`."""
+    feedback goes on. `programme`: the session's place in the athlete's programme
+    (pi_app.coaching.plan.recorder_fields). Close it with `stop_recorder`."""
     from pi_app.store import SessionInfo, SessionRecorder
     roles = tuple(session.reader.roles)
     info = SessionInfo(athlete_name=athlete, athlete_id=athlete_id, notes=notes,
                        rate_hz=float(session.analyzer.rate_hz), segments=roles,
                        gyro_segments=tuple(session.analyzer.gyro_segments),
                        config_text=config_text, calibration_text=calibration_text,
-                       simulated=session.simulated, scenario=scenario, seed=seed)
+                       simulated=session.simulated, scenario=scenario, seed=seed,
+                       athlete_ref=athlete_ref, treadmill_speed_kmh=treadmill_speed_kmh,
+                       **programme)
     # The drift detector is read at each stride: a restarted baseline replaces it.
     recorder = SessionRecorder.start(info, state_dir, max_size_mb=max_size_mb,
                                      drift=lambda: session.analyzer.drift)

@@ -63,19 +63,21 @@ def parse_chips(chips: str) -> tuple[str, str]:
 
 
 def open_simulated_bus(scenario: str = "steady", seed: int = 0, chips: str = "mpu6050",
-                       clock: Clock | None = None, bus_number: int = 1) -> SimulatedBus:
+                       clock: Clock | None = None, bus_number: int = 1,
+                       day: int = 0) -> SimulatedBus:
     """A simulated I2C bus with a pelvis and a thorax IMU driven by a running-body model.
 
     scenario: a name from `pi_app.sim.scenarios.SCENARIOS` (stand, steady, drift,
     cadence-change, dropout, i2c-noise, ...). seed: makes everything reproducible.
     chips: "mpu6050", "mpu6500", "mpu9250", "lsm6ds3", "lsm6ds3trc", "lsm6dsox" or
     "PELVIS+THORAX". clock: defaults to the wall clock; pass `ManualClock()` for tests.
+    day: the same runner on another day (pi_app.sim.scenarios).
     """
     from pi_app.sim.scenarios import make_scenario
 
     clock = clock if clock is not None else WallClock()
     pelvis_chip, thorax_chip = parse_chips(chips)
-    world = make_scenario(scenario, seed=seed, start_s=clock.now_s())
+    world = make_scenario(scenario, seed=seed, start_s=clock.now_s(), day=day)
     rng = np.random.default_rng([seed, 0x5EED])
     chip_objs = [
         _make_chip(pelvis_chip, "pelvis", world.sensor_source("pelvis"), clock, rng),

@@ -1,7 +1,9 @@
 """The session database schema (SQLite) and the raw-sample BLOB layout.
 
 One database file, `<state dir>/sessions.db`, in WAL mode. `PRAGMA user_version` holds
-`SCHEMA_VERSION`; a database written by a newer pi-app is refused with a clear error.
+`SCHEMA_VERSION`; a database written by a newer pi-app is refused with a clear error, an older
+one is brought up to date by the transactional migrations of migrations.py (schema 1 =
+`DDL_V1`, schema 2 adds `DDL_V2`, schema 3 `DDL_V3`).
 
 Tables (times `*_s` are on the sample clock of the session, seconds, the time base of the
 `FrameChunk`s the analysis saw; `*_unix_s` are wall-clock seconds since 1970, UTC):
@@ -26,6 +28,25 @@ Tables (times `*_s` are on the sample clock of the session, seconds, the time ba
   (center/half width deg, source "baseline"|"coach"; NULL while none).
 - `cues`: one row per `CueEvent` (played or withheld).
 - `events`: faults, baseline set, settings changed, ...: (t_unix_s, t_s or NULL, kind, detail).
+
+Schema 2:
+- `athletes`: id, name as shown, `name_key` (case-folded, whitespace collapsed: the unique
+  form, see migrations.athlete_key), created (unix s), notes. `sessions.athlete_ref` is the
+  athlete a session belongs to (NULL: none); `sessions.athlete_name` keeps the name as it was
+  at recording time. `sessions.treadmill_speed_kmh`: the speed the coach entered (NULL: none).
+- `baselines`: remembered baselines, one row per completed baseline of an athlete: the session
+  it was built in (NULL when it was not recorded or is deleted), created (unix s), the
+  conditions it was built at (median cadence spm, treadmill speed km/h if entered, chips
+  "pelvis=...,thorax=...",
+  mounting: each sensor's vertical in its own axes) and the baseline itself as the TOML text
+  of `pi-app analyze --save-baseline` (pi_app.coaching.baselines).
+
+Schema 3 (retraining programmes, pi_app.coaching.programme):
+- `athletes.programme_text`: the TOML of the programme the athlete follows ("" = none).
+- `sessions.programme_session`: which session of it this was (1-based; NULL: not part of
+  one), `planned_duration_s` (s), `feedback` ("full" | "faded" | "none"), `feedback_fraction`
+  (the faded fraction of cues played), `target_offset_deg` (the relative-phase target's
+  offset from the baseline, deg; NULL: stay in your band).
 """
 
 from __future__ import annotations
@@ -34,7 +55,7 @@ import numpy as np
 
 from pi_app.frames import FrameChunk
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 DATABASE_FILE_NAME = "sessions.db"
 
 #: Columns of one row of a raw-sample BLOB (float32 each).
@@ -54,7 +75,7 @@ PRESENT_BITS = {
     "thorax_gyro_dps": (8, 10),
 }
 
-DDL = """
+DDL_V1 = """
 CREATE TABLE IF NOT EXISTS sessions (
     id INTEGER PRIMARY KEY,
     athlete_name TEXT NOT NULL DEFAULT '',
@@ -138,6 +159,40 @@ CREATE TABLE IF NOT EXISTS events (
     detail TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS events_by_session ON events(session_id, t_unix_s);
+"""
+
+DDL_V2 = """
+CREATE TABLE athletes (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    name_key TEXT NOT NULL UNIQUE,
+    created_unix_s REAL NOT NULL,
+    notes TEXT NOT NULL DEFAULT ''
+);
+ALTER TABLE sessions ADD COLUMN athlete_ref INTEGER REFERENCES athletes(id);
+ALTER TABLE sessions ADD COLUMN treadmill_speed_kmh REAL;
+CREATE INDEX sessions_by_athlete ON sessions(athlete_ref, start_unix_s);
+CREATE TABLE baselines (
+    id INTEGER PRIMARY KEY,
+    athlete_ref INTEGER NOT NULL REFERENCES athletes(id) ON DELETE CASCADE,
+    session_id INTEGER REFERENCES sessions(id) ON DELETE SET NULL,
+    created_unix_s REAL NOT NULL,
+    cadence_spm REAL,
+    treadmill_speed_kmh REAL,
+    chips TEXT NOT NULL DEFAULT '',
+    mounting TEXT NOT NULL DEFAULT '',
+    baseline_toml TEXT NOT NULL
+);
+CREATE INDEX baselines_by_athlete ON baselines(athlete_ref, created_unix_s);
+"""
+
+DDL_V3 = """
+ALTER TABLE athletes ADD COLUMN programme_text TEXT NOT NULL DEFAULT '';
+ALTER TABLE sessions ADD COLUMN programme_session INTEGER;
+ALTER TABLE sessions ADD COLUMN planned_duration_s REAL;
+ALTER TABLE sessions ADD COLUMN feedback TEXT;
+ALTER TABLE sessions ADD COLUMN feedback_fraction REAL;
+ALTER TABLE sessions ADD COLUMN target_offset_deg REAL
 """
 
 #: strides table columns filled from StrideMetrics / DriftVerdict, in insert order.

@@ -24,7 +24,8 @@ from pi_app.errors import PiAppError
 from pi_app.frames import FrameChunk
 from pi_app.live.snapshot import CueEvent
 from pi_app.paths import state_dir
-from pi_app.store.schema import DATABASE_FILE_NAME, DDL, SCHEMA_VERSION, unpack_samples
+from pi_app.store.migrations import MigrationError, migrate
+from pi_app.store.schema import DATABASE_FILE_NAME, SCHEMA_VERSION, unpack_samples
 
 #: A session whose last commit is older than this (s) and that has no end is "interrupted".
 STALE_AFTER_S = 10.0
@@ -45,6 +46,10 @@ class SessionInfo:
     rate_hz: nominal sample rate (Hz). segments / gyro_segments: sensors present ("pelvis",
     "thorax"). config_text / calibration_text: the config and calibration profile in force
     (TOML text, "" if none). scenario / seed: the simulated scenario, when simulated.
+    athlete_ref: the athlete's id in the `athletes` table (None: no athlete).
+    treadmill_speed_kmh: the treadmill speed the coach entered (km/h), None if not entered.
+    programme_session .. target_offset_deg: the session's place in the athlete's programme
+    (schema.py, schema 3); None when it is not part of one.
     """
 
     athlete_name: str = ""
@@ -58,6 +63,13 @@ class SessionInfo:
     simulated: bool = False
     scenario: str | None = None
     seed: int | None = None
+    athlete_ref: int | None = None
+    treadmill_speed_kmh: float | None = None
+    programme_session: int | None = None
+    planned_duration_s: float | None = None
+    feedback: str | None = None
+    feedback_fraction: float | None = None
+    target_offset_deg: float | None = None
 
 
 @dataclass
@@ -90,6 +102,13 @@ class SessionSummary:
     n_cues: int = 0
     n_cues_played: int = 0
     n_drift_strides: int = 0
+    athlete_ref: int | None = None
+    treadmill_speed_kmh: float | None = None
+    programme_session: int | None = None
+    planned_duration_s: float | None = None
+    feedback: str | None = None
+    feedback_fraction: float | None = None
+    target_offset_deg: float | None = None
 
     @property
     def duration_s(self) -> float:
@@ -114,6 +133,11 @@ class SessionSummary:
             "scenario": self.scenario, "seed": self.seed, "samples": self.n_samples,
             "steps": self.n_steps, "strides": self.n_strides, "cues": self.n_cues,
             "cues_played": self.n_cues_played, "drift_strides": self.n_drift_strides,
+            "athlete_ref": self.athlete_ref, "treadmill_speed_kmh": self.treadmill_speed_kmh,
+            "programme_session": self.programme_session,
+            "planned_duration_s": self.planned_duration_s, "feedback": self.feedback,
+            "feedback_fraction": self.feedback_fraction,
+            "target_offset_deg": self.target_offset_deg,
         }
 
 
@@ -243,16 +267,48 @@ class SessionStore:
                     path=str(self.path))
             if version < SCHEMA_VERSION:
                 if self.read_only:
-                    raise SessionStoreError(
-                        f"the session database {self.path} has no sessions tables; it is not "
-                        "a pi-app session database.", path=str(self.path))
-                with conn:
-                    conn.executescript(DDL)
-                    conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+                    if version == 0:
+                        raise SessionStoreError(
+                            f"the session database {self.path} has no sessions tables; it is "
+                            "not a pi-app session database.", path=str(self.path))
+                    self._migrate_for_reading(version)
+                else:
+                    self._migrate(conn, version)
         except sqlite3.DatabaseError as err:
             raise SessionStoreError(
                 f"the session database {self.path} cannot be used ({err}); make the state "
                 "directory writable, or move a damaged file aside.", path=str(self.path)) from None
+
+    def _migrate(self, conn: sqlite3.Connection, version: int) -> None:
+        try:
+            migrate(conn, self.path)
+        except MigrationError as err:
+            raise SessionStoreError(
+                f"updating the session database {self.path} from schema {version} to "
+                f"{SCHEMA_VERSION} failed at {err}; nothing was changed, the file is as it "
+                "was. Free some disk space or make the state directory writable and try "
+                "again.", path=str(self.path)) from None
+
+    def _migrate_for_reading(self, version: int) -> None:
+        """A database from an older release, opened read-only: it is brought up to date
+        once (the migration is transactional), then read as usual."""
+        try:
+            conn = sqlite3.connect(str(self.path), timeout=5.0)
+        except sqlite3.DatabaseError as err:
+            raise SessionStoreError(
+                f"the session database {self.path} is from an older pi-app (schema "
+                f"{version}) and cannot be updated ({err}); run pi-app once as the user who "
+                "owns it.", path=str(self.path)) from None
+        try:
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._migrate(conn, version)
+        except sqlite3.OperationalError as err:
+            raise SessionStoreError(
+                f"the session database {self.path} is from an older pi-app (schema "
+                f"{version}) and cannot be updated ({err}); run pi-app once as the user who "
+                "owns it.", path=str(self.path)) from None
+        finally:
+            conn.close()
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -282,7 +338,8 @@ class SessionStore:
           (SELECT count(*) FROM strides WHERE session_id = s.id) AS n_strides,
           (SELECT count(*) FROM strides WHERE session_id = s.id AND drift = 1) AS n_drift,
           (SELECT count(*) FROM cues WHERE session_id = s.id) AS n_cues,
-          (SELECT count(*) FROM cues WHERE session_id = s.id AND played = 1) AS n_played
+          (SELECT count(*) FROM cues WHERE session_id = s.id AND played = 1) AS n_played,
+          (SELECT name FROM athletes WHERE id = s.athlete_ref) AS athlete_now
         FROM sessions s"""
 
     def _summary(self, row: sqlite3.Row) -> SessionSummary:
@@ -292,7 +349,9 @@ class SessionStore:
             last = row["last_commit_unix_s"] or row["start_unix_s"]
             status = "recording" if time.time() - last < STALE_AFTER_S else "interrupted"
         return SessionSummary(
-            id=row["id"], athlete_name=row["athlete_name"], athlete_id=row["athlete_id"],
+            # A renamed athlete's sessions show the name they have now.
+            id=row["id"], athlete_name=row["athlete_now"] or row["athlete_name"],
+            athlete_id=row["athlete_id"],
             notes=row["notes"], start_unix_s=row["start_unix_s"],
             end_unix_s=row["end_unix_s"], end_reason=row["end_reason"], status=status,
             rate_hz=row["rate_hz"], segments=_split(row["segments"]),
@@ -301,7 +360,12 @@ class SessionStore:
             config_text=row["config_text"], calibration_text=row["calibration_text"],
             t_first_s=row["t_first_s"], t_last_s=row["t_last_s"], n_samples=row["n_samples"],
             n_steps=row["n_steps"], n_strides=row["n_strides"], n_cues=row["n_cues"],
-            n_cues_played=row["n_played"], n_drift_strides=row["n_drift"])
+            n_cues_played=row["n_played"], n_drift_strides=row["n_drift"],
+            athlete_ref=row["athlete_ref"], treadmill_speed_kmh=row["treadmill_speed_kmh"],
+            programme_session=row["programme_session"],
+            planned_duration_s=row["planned_duration_s"], feedback=row["feedback"],
+            feedback_fraction=row["feedback_fraction"],
+            target_offset_deg=row["target_offset_deg"])
 
     def _rows(self, sql: str, params=()) -> list[sqlite3.Row]:
         conn = self.conn

@@ -286,13 +286,19 @@ class SessionRecorder:
                 cur = conn.execute(
                     "INSERT INTO sessions (athlete_name, athlete_id, notes, start_unix_s, "
                     "rate_hz, segments, gyro_segments, config_text, calibration_text, "
-                    "simulated, scenario, seed, app_version, last_commit_unix_s) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    "simulated, scenario, seed, app_version, last_commit_unix_s, "
+                    "athlete_ref, treadmill_speed_kmh, programme_session, planned_duration_s, "
+                    "feedback, feedback_fraction, target_offset_deg) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     (self.info.athlete_name, self.info.athlete_id, self.info.notes,
                      time.time(), self.info.rate_hz, ",".join(self.info.segments),
                      ",".join(self.info.gyro_segments), self.info.config_text,
                      self.info.calibration_text, int(self.info.simulated),
-                     self.info.scenario, self.info.seed, __version__, time.time()))
+                     self.info.scenario, self.info.seed, __version__, time.time(),
+                     self.info.athlete_ref, self.info.treadmill_speed_kmh,
+                     self.info.programme_session, self.info.planned_duration_s,
+                     self.info.feedback, self.info.feedback_fraction,
+                     self.info.target_offset_deg))
                 self.session_id = int(cur.lastrowid)
         except (sqlite3.Error, OSError, SessionStoreError) as err:
             self._stop_with(_warning_for(err, self.store.path))

@@ -68,6 +68,21 @@ def _fmt_unit(value: float, unit: str | None) -> str:
     return f"{value:+.2f}"
 
 
+def _remembered_origin(s: LiveSnapshot) -> str | None:
+    """"session 12, 3 days old" when the band is a remembered one (pi_app.coaching)."""
+    note = s.baseline_note or ""
+    prefix = "remembered baseline from "
+    if not note.startswith(prefix):
+        return None
+    return note[len(prefix):].split(" (", 1)[0]
+
+
+def _stored_note_suffix(s: LiveSnapshot) -> str:
+    """Why a remembered band is not used, for the building state ("" if there was none)."""
+    note = s.baseline_note or ""
+    return f" ({note})" if note.startswith("remembered baseline not used") else ""
+
+
 def drift_view(s: LiveSnapshot) -> StateView:
     """Title, detail and icon for the drift state of snapshot `s`."""
     v = s.verdict
@@ -80,7 +95,8 @@ def drift_view(s: LiveSnapshot) -> StateView:
     if v.state == "building_baseline":
         p = min(1.0, max(0.0, v.progress))
         return StateView("building", f"BUILDING BASELINE  {p * 100:.0f} %",
-                         "learning this runner's band; no cues until it is done",
+                         "learning this runner's band; no cues until it is done"
+                         + _stored_note_suffix(s),
                          "progress", W.BUILD, W.BUILD_DARK, p)
     if v.state == "suppressed":
         return StateView("suppressed", "SUPPRESSED: SPEED CHANGE",
@@ -104,6 +120,9 @@ def drift_view(s: LiveSnapshot) -> StateView:
                          "warning", W.WARN, W.WARN_DARK)
     if v.state == "in_band":
         src = "coach-set band" if s.band_source == "coach" else "runner's baseline band"
+        origin = _remembered_origin(s)
+        if origin and s.band_source != "coach":
+            src = f"band remembered from {origin}"
         return StateView("in_band", "IN BAND", f"timing inside the {src}; cues silent",
                          "check", W.OK, W.OK_DARK, 1.0)
     return StateView(v.state, v.state.upper(), "", "wait", W.SUPP, W.SUPP_DARK)

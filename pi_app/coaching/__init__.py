@@ -1,0 +1,2 @@
+"""Coaching across sessions: remembered baselines and their conditions, programmes,
+progress."""
