@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pi_app.errors import ConfigError
+from pi_app.sim.scenarios import SCENARIOS
 
 # Addresses the supported IMUs can have (MPU AD0 low/high, LSM6DS SA0 low/high).
 _IMU_ADDRESSES = (0x68, 0x69, 0x6A, 0x6B)
@@ -47,6 +48,11 @@ class SensorsConfig:
     # DESIGN: drain every 10-20 ms; an MPU-6500 FIFO (42 frames at 1 kHz) overflows past ~40 ms.
     drain_interval_s: float = _opt(default=0.015, lo=0.005, hi=0.04,
                                    what="seconds between FIFO drains")
+    # For the reality lab (lab/run), where no IMU can stream: `pi-app run` reads emulated
+    # chips on a simulated runner instead of the bus, and says so on the dashboard.
+    simulate: str = _opt(default="", choices=("",) + tuple(SCENARIOS),
+                         what='"" (the IMUs on the I2C bus) or a simulator scenario: '
+                              + ", ".join(f'"{name}"' for name in SCENARIOS))
 
 
 @dataclass(frozen=True)
@@ -344,6 +350,8 @@ acc_range_g = 8            # accelerometer full scale: 2, 4, 8 or 16 g
 gyro_range_dps = 1000      # gyroscope full scale: 250, 500, 1000 or 2000 deg/s
 dlpf = true                # the chip's digital low-pass filter (anti-alias)
 drain_interval_s = 0.015   # FIFO drain period; 0.010-0.020 keeps every FIFO from overflowing
+simulate = ""              # "" = the IMUs on the bus; a scenario name (e.g. "drift") = emulated
+                           #     chips on a simulated runner (the lab; dashboard says SIMULATED)
 
 [buzzer]
 enabled = true

@@ -91,7 +91,8 @@ def _open_display(cfg, headless: bool):
         raise ConfigError("the dashboard (pi_app.ui) is not part of this installation; "
                           "reinstall pi-app, or run with --headless.",
                           key="display.enabled") from None
-    return open_live_ui(cfg.display, simulated=False, fullscreen=cfg.display.fullscreen)
+    return open_live_ui(cfg.display, simulated=bool(cfg.sensors.simulate),
+                        fullscreen=cfg.display.fullscreen)
 
 
 def run(args) -> int:
@@ -105,17 +106,29 @@ def run(args) -> int:
     calibration, calibration_text, profile_text = _calibration(cfg)
     clock = WallClock()
     notifier = ServiceNotifier(clock)
-    notifier.status("starting: opening the I2C bus and the IMUs")
-    bus = open_i2c_bus(cfg.sensors.bus)
+    scenario = cfg.sensors.simulate or None
+    if scenario is not None:
+        # Explicitly configured (never a fallback): say it where the operator looks.
+        print(f"pi-app: {cfg.source}: [sensors] simulate = \"{scenario}\": the IMUs are "
+              "emulated chips on a simulated runner, not the I2C bus (the dashboard and the "
+              "session say SIMULATED).", file=sys.stderr)
+        from pi_app.sim import open_simulated_bus
+        notifier.status(f"starting: simulated IMUs (scenario {scenario})")
+        bus = open_simulated_bus(scenario=scenario, clock=clock, bus_number=cfg.sensors.bus)
+    else:
+        notifier.status("starting: opening the I2C bus and the IMUs")
+        bus = open_i2c_bus(cfg.sensors.bus)
     try:
         ui = _open_display(cfg, args.headless)
         record = None if args.no_record else dict(
             state_dir=args.state_dir, athlete=args.athlete, notes=args.notes,
             config_text=config_text(args.config), calibration_text=profile_text,
             max_size_mb=args.max_size_mb)
+        if record is not None and scenario is not None:
+            record.update(scenario=scenario, seed=0)
         run_live(cfg, clock, bus, ui=ui, notifier=notifier, calibration=calibration,
                  calibration_text=calibration_text, events_out=args.events_out,
-                 record=record)
+                 record=record, scenario=scenario)
     finally:
         bus.close()
     return 0
@@ -125,12 +138,15 @@ def run_live(cfg, clock, bus, *, ui=None, notifier=None, calibration=None,
              calibration_text: str = "not calibrated", events_out: Path | None = None,
              record: dict | None = None, seconds: float | None = None,
              simulated: bool = False, install_signals: bool = True,
-             write: Callable[[str], None] | None = None) -> dict:
+             write: Callable[[str], None] | None = None,
+             scenario: str | None = None) -> dict:
     """The live app on `bus` until SIGINT/SIGTERM (or `seconds` of clock time): sensor and
     analysis threads, the dashboard `ui` on this thread (None: one line per stride), the
     session recorded when `record` holds `start_recorder` arguments, and systemd told how
     it goes through `notifier` (READY once both IMUs answer and the display is up, STATUS,
-    watchdog pings from this loop, STOPPING). Closes `ui`; returns a summary dict."""
+    watchdog pings from this loop, STOPPING). Closes `ui`; returns a summary dict.
+    simulated: simulated cue outputs too (tests); scenario: `bus` is the simulator running
+    this scenario while the cue outputs stay real (the session is marked simulated)."""
     from pi_app.acquisition.sensor_thread import SensorThread
     from pi_app.live.printer import StridePrinter
     from pi_app.live.service_status import ServiceReporter
@@ -151,7 +167,9 @@ def run_live(cfg, clock, bus, *, ui=None, notifier=None, calibration=None,
                               clock_t_s=lambda: session.t_s if session is not None else None)
             hooks.append(events)
         session, reader = open_session(cfg, clock, bus, cue_engine=engine, hooks=hooks,
-                                       calibration=calibration, simulated=simulated,
+                                       calibration=calibration,
+                                       simulated=simulated or scenario is not None,
+                                       scenario=scenario,
                                        calibration_text=calibration_text, warnings=warnings)
         if record is not None:
             recorder = start_recorder(session, **record)

@@ -1,0 +1,69 @@
+"""`[sensors] simulate`: the explicit setting that makes `pi-app run` read the simulator
+(for the reality lab), and nothing else does."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from pi_app.commands import run as run_cmd
+from pi_app.config import loads_config
+from pi_app.errors import BusError, ConfigError
+from pi_app.sim.bus import SimulatedBus
+from pi_app.store import SessionStore
+
+
+def _args(config: Path, state_dir: Path) -> argparse.Namespace:
+    return argparse.Namespace(config=config, headless=True, events_out=None, no_record=False,
+                              state_dir=state_dir, athlete="", notes="", max_size_mb=None)
+
+
+def test_simulate_accepts_only_scenario_names():
+    assert loads_config('[sensors]\nsimulate = "drift"').sensors.simulate == "drift"
+    assert loads_config("").sensors.simulate == ""
+    with pytest.raises(ConfigError) as err:
+        loads_config('[sensors]\nsimulate = "yes"', source="lab.toml")
+    assert err.value.key == "sensors.simulate"
+    assert 'lab.toml: [sensors] simulate = "yes" is not allowed' in str(err.value)
+    assert '"drift"' in str(err.value)
+
+
+def test_run_with_simulate_reads_the_simulator_and_says_so(tmp_path, monkeypatch, capsys):
+    config = tmp_path / "lab.toml"
+    config.write_text('[sensors]\nsimulate = "steady"\n[buzzer]\nenabled = false\n'
+                      '[audio]\nenabled = false\n', encoding="utf-8")
+    seen = {}
+    real_run_live = run_cmd.run_live
+
+    def short_run_live(cfg, clock, bus, **kwargs):
+        seen["bus"] = bus
+        seen["scenario"] = kwargs.get("scenario")
+        return real_run_live(cfg, clock, bus, seconds=1.0, install_signals=False, **kwargs)
+
+    def no_bus(*_args, **_kwargs):
+        raise AssertionError("the I2C bus must not be opened when [sensors] simulate is set")
+
+    monkeypatch.setattr(run_cmd, "run_live", short_run_live)
+    monkeypatch.setattr("pi_app.hw.bus.open_i2c_bus", no_bus)
+    assert run_cmd.run(_args(config, tmp_path)) == 0
+    assert isinstance(seen["bus"], SimulatedBus) and seen["scenario"] == "steady"
+    err = capsys.readouterr().err
+    assert f'{config}: [sensors] simulate = "steady": the IMUs are emulated chips' in err
+    with SessionStore.open(tmp_path, read_only=True) as store:
+        (summary,) = store.list_sessions()
+        assert summary.simulated and summary.scenario == "steady"
+
+
+def test_run_without_simulate_never_falls_back_to_the_simulator(tmp_path, monkeypatch):
+    config = tmp_path / "pi.toml"
+    config.write_text("[sensors]\nbus = 7\n", encoding="utf-8")
+
+    def missing_bus(bus_number, *_args, **_kwargs):
+        raise BusError(f"I2C bus {bus_number} is not available", bus=bus_number)
+
+    monkeypatch.setattr("pi_app.hw.bus.open_i2c_bus", missing_bus)
+    monkeypatch.setattr(run_cmd, "run_live", lambda *a, **k: pytest.fail("run_live ran"))
+    with pytest.raises(BusError, match="bus 7 is not available"):
+        run_cmd.run(_args(config, tmp_path))
