@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,22 @@ def test_run_without_simulate_never_falls_back_to_the_simulator(tmp_path, monkey
     monkeypatch.setattr(run_cmd, "run_live", lambda *a, **k: pytest.fail("run_live ran"))
     with pytest.raises(BusError, match="bus 7 is not available"):
         run_cmd.run(_args(config, tmp_path))
+
+
+def test_doctor_checks_the_simulator_when_the_config_simulates(tmp_path, monkeypatch, capsys):
+    """`pi-app doctor` with `[sensors] simulate` set checks the IMUs `pi-app run` will read
+    (the emulated chips), not a bus the app does not use."""
+    from pi_app.commands import doctor as doctor_cmd
+    from pi_app import doctor
+
+    config = tmp_path / "lab.toml"
+    config.write_text('[sensors]\nsimulate = "steady"\n', encoding="utf-8")
+    monkeypatch.setattr("pi_app.hw.bus.open_i2c_bus", lambda *a, **k: pytest.fail(
+        "doctor opened the I2C bus although the config simulates the IMUs"))
+    monkeypatch.setattr(doctor, "run_checks", lambda ctx: doctor.check_sensors(ctx))
+    args = argparse.Namespace(config=config, simulate=False, state_dir=tmp_path,
+                              seconds=0.2, json=True)
+    doctor_cmd.run(args)
+    imu = next(r for r in json.loads(capsys.readouterr().out)["checks"]
+               if r["name"].startswith("IMUs"))
+    assert imu["status"] == "pass" and "(simulated)" in imu["detail"]
