@@ -31,9 +31,9 @@ def main(argv: list[str]) -> int:
     if err < 0:
         print(f"arec: cannot open {device}: error {err}", file=sys.stderr)
         return 1
-    # 100 ms buffer: a late read under emulation overruns instead of blocking the playback side.
+    # A 1 s buffer: reads under emulation come late, and an overrun loses the time mapping.
     err = lib.snd_pcm_set_params(pcm, SND_PCM_FORMAT_S16_LE, SND_PCM_ACCESS_RW_INTERLEAVED,
-                                 CHANNELS, RATE_HZ, 0, 100000)
+                                 CHANNELS, RATE_HZ, 0, 1000000)
     if err < 0:
         print(f"arec: {device} refuses S16_LE/{CHANNELS} ch/{RATE_HZ} Hz: error {err}",
               file=sys.stderr)

@@ -64,8 +64,21 @@ def log(msg: str) -> None:
         pass
 
 
-def sh(cmd, timeout: float = 120.0, cwd=None, env_add=None, input_text=None) -> tuple[int, str]:
+def sh(cmd, timeout: float = 120.0, cwd=None, env_add=None, input_text=None,
+       stream: Path | None = None) -> tuple[int, str]:
+    """(exit code, stdout+stderr) of `cmd`; with `stream`, the output also goes to that file
+    as it comes (long steps can be followed from the host)."""
     env = dict(os.environ, **(env_add or {}))
+    if stream is not None:
+        with open(stream, "w") as f:
+            p = subprocess.Popen(cmd, cwd=cwd, env=env, text=True, stdout=f,
+                                 stderr=subprocess.STDOUT)
+            try:
+                rc = p.wait(timeout)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                rc = 124
+        return rc, stream.read_text()
     try:
         p = subprocess.run(cmd, cwd=cwd, env=env, input=input_text, text=True,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout,
@@ -153,9 +166,8 @@ def phase_install(res: Results) -> int:
     log("sudo ./install.sh as user pi")
     t0 = time.monotonic()
     rc, out = sh(["runuser", "-u", "pi", "--", "sudo", *sudo_env, "./install.sh"],
-                 cwd=CHECKOUT, timeout=1800)
+                 cwd=CHECKOUT, timeout=2400, stream=OUT / "install.log")
     install_s = time.monotonic() - t0
-    (OUT / "install.log").write_text(out)
     reboot = "reboot needed: yes" in out
     res.time("install_s", install_s)
     res.check("install", rc == 0 and not has_traceback(out), exit_code=rc,
@@ -165,8 +177,7 @@ def phase_install(res: Results) -> int:
         return 1
     t0 = time.monotonic()
     rc2, out2 = sh(["runuser", "-u", "pi", "--", "sudo", *sudo_env, "./install.sh"],
-                   cwd=CHECKOUT, timeout=600)
-    (OUT / "install-again.log").write_text(out2)
+                   cwd=CHECKOUT, timeout=600, stream=OUT / "install-again.log")
     res.check("install_idempotent", rc2 == 0 and "nothing to do" in out2,
               seconds=round(time.monotonic() - t0, 1), exit_code=rc2)
     # The operator's edit of /etc/pi-app/config.toml.
@@ -288,8 +299,8 @@ def phase_service(res: Results, rebooted: bool = True) -> int:
 
     # A drift cue: decided (session database), heard (loopback), felt (GPIO line).
     log("waiting for the drift cue")
-    cue = wait_for(first_cue, CUE_WAIT_S, 5.0) if ready else None
-    if cue:
+    cue = wait_for(first_cue, CUE_WAIT_S, 5.0) if ready else "not ready"
+    if cue and cue != "not ready":
         time.sleep(4.0)
         res.data["cue_screenshot"] = grab("kms-cue.png")
     stop.touch()
@@ -312,9 +323,11 @@ def phase_service(res: Results, rebooted: bool = True) -> int:
 
 
 def check_cue(res: Results, cue) -> None:
-    if not cue:
-        res.check("cue_sound", False, error=f"no cue decided within {CUE_WAIT_S:g} s")
-        res.check("cue_gpio", False, error="no cue decided")
+    if not cue or cue == "not ready":
+        why = ("the service never became ready" if cue else
+               f"no cue decided within {CUE_WAIT_S:g} s of READY")
+        res.check("cue_sound", False, error=why)
+        res.check("cue_gpio", False, error=why)
         return
     cue_t, kind, latency_ms = cue
     meta = json.loads((OUT / "cue.wav.json").read_text())

@@ -35,6 +35,10 @@ chroot "$r" passwd -d root >/dev/null
 # Raspberry Pi OS shape.
 install -D -m 0644 "$files/config.txt" "$r/boot/firmware/config.txt"
 install -m 0755 "$files/raspi-config" "$r/usr/bin/raspi-config"
+# What a Pi 4's /proc/device-tree/model holds (NUL-terminated). An x86 guest has no device
+# tree, so the lab points the installer's documented override (PI_APP_BOARD_MODEL_FILE) here.
+mkdir -p "$r/usr/local/share/pi-lab/device-tree"
+printf 'Raspberry Pi 4 Model B Rev 1.5\0' > "$r/usr/local/share/pi-lab/device-tree/model"
 for g in i2c gpio spi; do
     chroot "$r" getent group "$g" >/dev/null || chroot "$r" groupadd --system "$g"
 done
