@@ -17,7 +17,11 @@
 #                    packages it names when they are missing.
 #   --dry-run        (with any mode) print every action, change nothing.
 #
-# Idempotent: a second run with nothing changed only checks and exits quickly.
+# Idempotent: a second run with nothing changed only checks and exits quickly. The system
+# install runs on a 64-bit Raspberry Pi OS only (it checks uname -m and the device-tree model).
+# For tests and the hardware lab: PI_APP_BOARD_MODEL_FILE names another device-tree model file,
+# PI_APP_BOOT_ID_FILE another boot id, PI_APP_TEST_UNAME_M another machine architecture.
+# Sourcing this file only defines its functions (tests call them one by one).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -28,42 +32,47 @@ uninstall=0
 purge=0
 
 usage() {
-    sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+    sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'
 }
 
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --dev) mode="dev" ;;
-        --system) mode="system" ;;
-        --dry-run) dry_run=1 ;;
-        --uninstall) uninstall=1 ;;
-        --purge) purge=1 ;;
-        --root)
-            if [ $# -lt 2 ] || [ -z "$2" ]; then
-                echo "install.sh: --root needs a directory, e.g. --root /tmp/stage" >&2
-                exit 2
-            fi
-            root="$2"
-            shift
+# numpy, scipy, pygame-ce and matplotlib publish no 32-bit ARM wheels: pip would try to compile
+# them for hours, or fail.
+check_arch() {
+    local arch="${PI_APP_TEST_UNAME_M:-$(uname -m)}"
+    case "$arch" in
+        armv6l|armv7l|armv8l|armhf)
+            echo "install.sh: this is a 32-bit system ($arch), for which numpy, scipy, pygame-ce and matplotlib have no ready-made packages: install the 64-bit Raspberry Pi OS (Bookworm, arm64) and run install.sh there." >&2
+            exit 1
             ;;
-        --root=*) root="${1#--root=}" ;;
-        -h|--help) usage; exit 0 ;;
-        *) echo "install.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
     esac
-    shift
-done
+}
 
-if [ -z "$mode" ] && { [ "$uninstall" -eq 1 ] || [ -n "$root" ] || [ "$(id -u)" -eq 0 ]; }; then
-    mode="system"
-fi
-if [ -z "$mode" ]; then
-    echo "install.sh: say what to install: --dev (laptop/developer set-up) or, as root, --system (the Raspberry Pi service; see --help)" >&2
-    exit 2
-fi
-if [ "$mode" = "dev" ] && { [ "$uninstall" -eq 1 ] || [ -n "$root" ] || [ "$purge" -eq 1 ]; }; then
-    echo "install.sh: --uninstall, --purge and --root belong to the system install, not --dev" >&2
-    exit 2
-fi
+# The device-tree model ("Raspberry Pi 4 Model B Rev 1.5"); fails where there is none.
+board_model() {
+    local f
+    for f in ${PI_APP_BOARD_MODEL_FILE:-/proc/device-tree/model /sys/firmware/devicetree/base/model}; do
+        if [ -r "$f" ]; then
+            tr -d '\0' < "$f"
+            return 0
+        fi
+    done
+    return 1
+}
+
+check_pi() {
+    local model
+    model="$(board_model || true)"
+    case "$model" in
+        "Raspberry Pi"*) return 0 ;;
+    esac
+    echo "install.sh: this machine is not a Raspberry Pi (${model:-no device-tree model}), so the system install stops here: use ./install.sh --dev for a laptop or developer set-up, or --root DIR to stage the Pi's files into a directory." >&2
+    exit 1
+}
+
+# Is systemd running this system (not a chroot or an image being built)? sd_booted(3).
+sd_booted() { [ -d /run/systemd/system ]; }
+
+current_boot_id() { cat "${PI_APP_BOOT_ID_FILE:-/proc/sys/kernel/random/boot_id}" 2>/dev/null || true; }
 
 # ---- Raspberry Pi system install ----------------------------------------------------------
 # Paths on the target; with --root they are written under $root instead.
@@ -75,14 +84,28 @@ wants_link="/etc/systemd/system/multi-user.target.wants/pi-app.service"
 service_user="pi-app"
 service_groups="i2c gpio video render audio input"
 i2c_baud=400000
-# python3-venv for /opt/pi-app/venv; i2c-tools for i2cdetect; libgbm1/libdrm2/libegl1/libgles2
-# are what pygame-ce's bundled SDL loads for KMS/DRM without a desktop; libasound2 for ALSA.
-apt_packages="python3-venv python3-pip i2c-tools libgbm1 libdrm2 libegl1 libgles2 libasound2 alsa-utils"
+# python3-venv for /opt/pi-app/venv (a venv brings its own pip); i2c-tools for i2cdetect;
+# libgbm1/libdrm2/libegl1/libgles2 are what pygame-ce's bundled SDL loads for KMS/DRM without a
+# desktop, libegl-mesa0 is EGL's Mesa vendor library and libgl1-mesa-dri holds the vc4/v3d
+# drivers it loads (missing on Raspberry Pi OS Lite); libasound2 for ALSA.
+apt_packages="python3-venv i2c-tools libgbm1 libdrm2 libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri libasound2 alsa-utils"
+# Written when config.txt is changed; holds that boot's id. While the id is still the running
+# boot's, the reboot the change needs has not happened (kept across failed or repeated runs).
+reboot_marker="$opt_dir/.reboot-pending"
 
 reboot_needed=0
+reboot_why=""
 notes=()
 
-note() { notes+=("$1"); }
+# A line for the summary: the first text says what was done; the second, if given, is said
+# instead on a dry run (nothing done: never "installed").
+note() {
+    if [ "$dry_run" -eq 1 ] && [ $# -gt 1 ]; then
+        notes+=("$2")
+    else
+        notes+=("$1")
+    fi
+}
 
 # Print every action; run it unless --dry-run.
 run() {
@@ -141,11 +164,18 @@ i2c_config_text() {
 }
 
 setup_i2c() {
-    local cfg
+    local cfg file orig new
     if ! cfg="$(boot_config)"; then
         echo "install.sh: no /boot/firmware/config.txt or /boot/config.txt${root:+ under $root}: not Raspberry Pi OS? I2C not configured"
         note "I2C: NOT configured (no config.txt found); enable it and set dtparam=i2c_arm_baudrate=${i2c_baud} by hand"
         return 0
+    fi
+    file="$(t "$cfg")"
+    orig="$(cat "$file")"
+    new="$(i2c_config_text "$file")"
+    # Back up the original before anything (raspi-config included) edits it.
+    if [ "$new" != "$orig" ] && [ ! -e "$file.pi-app.bak" ]; then
+        run cp -p "$file" "$file.pi-app.bak"
     fi
     if [ -z "$root" ] && command -v raspi-config >/dev/null 2>&1; then
         # 0 = enable: also loads i2c-dev now and at boot.
@@ -153,23 +183,40 @@ setup_i2c() {
     else
         sys_run modprobe i2c-dev
     fi
-    local file new
-    file="$(t "$cfg")"
-    new="$(i2c_config_text "$file")"
-    if [ "$new" = "$(cat "$file")" ]; then
+    if [ "$dry_run" -eq 0 ]; then
+        new="$(i2c_config_text "$file")"
+    fi
+    if [ "$new" = "$orig" ]; then
         echo "= $cfg: I2C already on at ${i2c_baud} Hz"
         return 0
     fi
-    if [ ! -e "$file.pi-app.bak" ]; then
-        run cp -p "$file" "$file.pi-app.bak"
-    fi
     echo "+ edit $cfg: dtparam=i2c_arm=on, dtparam=i2c_arm_baudrate=${i2c_baud}"
     if [ "$dry_run" -eq 0 ]; then
-        printf '%s\n' "$new" > "$file.pi-app.new"
-        mv "$file.pi-app.new" "$file"
+        if [ "$new" != "$(cat "$file")" ]; then
+            printf '%s\n' "$new" > "$file.pi-app.new"
+            mv "$file.pi-app.new" "$file"
+        fi
+        mkdir -p "$(dirname "$(t "$reboot_marker")")"
+        current_boot_id > "$(t "$reboot_marker")"
     fi
     reboot_needed=1
-    note "I2C: $cfg set to ${i2c_baud} Hz (original kept as $cfg.pi-app.bak)"
+    note "I2C: $cfg set to ${i2c_baud} Hz (original kept as $cfg.pi-app.bak)" \
+         "I2C: $cfg would be set to ${i2c_baud} Hz (the original to be kept as $cfg.pi-app.bak)"
+}
+
+# A reboot still owed by an earlier run (config.txt changed in this same boot)?
+check_pending_reboot() {
+    local marker
+    marker="$(t "$reboot_marker")"
+    if [ ! -f "$marker" ]; then
+        return 0
+    fi
+    if [ -n "$(current_boot_id)" ] && [ "$(cat "$marker")" = "$(current_boot_id)" ]; then
+        reboot_needed=1
+        reboot_why=" (config.txt was changed by an earlier run; the I2C setting applies after a reboot)"
+    else
+        run rm -f "$marker"
+    fi
 }
 
 install_apt() {
@@ -228,11 +275,28 @@ install_venv() {
         run python3 -m venv "$venv"
     fi
     run "$venv/bin/python" -m pip install --quiet --upgrade pip
-    run "$venv/bin/python" -m pip install --quiet --upgrade "${here}[pi,report]"
+    pip_install_copy "$venv/bin/python" "pi,report" --upgrade
     if [ "$dry_run" -eq 0 ]; then
         echo "$stamp" > "$opt_dir/.installed-source"
     fi
-    note "app: installed into $venv"
+    note "app: installed into $venv" "app: would be put into $venv (pip, from a copy of this checkout)"
+}
+
+# pip builds a source directory in place (build/, pi_app.egg-info/): run as root, that leaves
+# root-owned files in the checkout that break a later ./install.sh --dev. Build from a copy.
+# Usage: pip_install_copy PYTHON EXTRAS [pip options...]
+pip_install_copy() {
+    local py="$1" extras="$2" copy rc=0
+    shift 2
+    if [ "$dry_run" -eq 1 ]; then
+        echo "+ $py -m pip install --quiet $* <copy of ${here}>[${extras}]"
+        return 0
+    fi
+    copy="$(mktemp -d "${TMPDIR:-/tmp}/pi-app-source.XXXXXX")"
+    cp -R "$here/pyproject.toml" "$here/README.md" "$here/pi_app" "$copy/"
+    run "$py" -m pip install --quiet "$@" "${copy}[${extras}]" || rc=$?
+    rm -rf "$copy"
+    return "$rc"
 }
 
 install_config() {
@@ -243,7 +307,8 @@ install_config() {
     else
         run install -d -m 0755 "$(t "$etc_dir")"
         run install -m 0644 "$here/config/pi-app.example.toml" "$dst"
-        note "config: $etc_dir/config.toml (defaults; edit it, then: sudo systemctl restart pi-app)"
+        note "config: $etc_dir/config.toml (defaults; edit it, then: sudo systemctl restart pi-app)" \
+             "config: $etc_dir/config.toml would be written (defaults)"
     fi
     if ! same_file "$here/config/pi-app.example.toml" "$(t "$opt_dir/pi-app.example.toml")"; then
         run install -m 0644 "$here/config/pi-app.example.toml" "$(t "$opt_dir/pi-app.example.toml")"
@@ -268,13 +333,14 @@ install_unit() {
         fi
         echo "- skipped (staging root): systemctl daemon-reload; systemctl enable pi-app.service"
     else
-        if [ "$changed" -eq 1 ]; then
+        if [ "$changed" -eq 1 ] && sd_booted; then
             run systemctl daemon-reload
         fi
         run systemctl enable pi-app.service
     fi
     if [ "$changed" -eq 1 ]; then
-        note "service: pi-app.service installed and enabled (starts at boot)"
+        note "service: pi-app.service installed and enabled (starts at boot)" \
+             "service: pi-app.service would be put in place and enabled (starts at boot)"
     fi
 }
 
@@ -282,14 +348,30 @@ start_service() {
     if [ -n "$root" ]; then
         return 0
     fi
-    if [ "$reboot_needed" -eq 1 ]; then
+    if ! sd_booted; then
+        note "service: not started (systemd is not running here); it starts at the next boot"
+    elif [ "$reboot_needed" -eq 1 ]; then
         note "service: starts after the reboot"
     elif [ ${#notes[@]} -gt 0 ]; then
         run systemctl restart pi-app.service
     fi
-    if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet display-manager.service 2>/dev/null; then
-        note "display: a desktop owns the screen; boot to the console (sudo raspi-config nonint do_boot_behaviour B1) so pi-app can use KMS/DRM"
-        reboot_needed=1
+    display_note
+}
+
+# Will a desktop hold the screen (KMS/DRM needs the console)? Say only what is known.
+display_note() {
+    if ! command -v systemctl >/dev/null 2>&1; then
+        return 0
+    fi
+    if sd_booted; then
+        if systemctl is-active --quiet display-manager.service 2>/dev/null; then
+            note "display: a desktop is running (display-manager.service) and owns the screen; boot to the console (sudo raspi-config nonint do_boot_behaviour B1) so pi-app can use KMS/DRM"
+            reboot_needed=1
+        fi
+    elif systemctl is-enabled --quiet display-manager.service 2>/dev/null; then
+        note "display: systemd is not running here (chroot or image build), and a desktop is enabled to start at boot (display-manager.service); it would hold the screen: make the system boot to the console (raspi-config nonint do_boot_behaviour B1)"
+    else
+        note "display: systemd is not running here (chroot or image build), so whether a desktop will hold the screen was not checked; pi-app needs the Pi to boot to the console"
     fi
 }
 
@@ -298,10 +380,10 @@ summary() {
     echo
     echo "install.sh: summary${root:+ (staging root $root)}"
     if [ "$dry_run" -eq 1 ]; then
-        echo "  dry run: nothing was changed"
+        echo "  dry run: nothing was changed; a real run would do this:"
     fi
     if [ ${#notes[@]} -eq 0 ]; then
-        echo "  nothing to do: everything was already installed"
+        echo "  nothing to do: everything is already in place"
     fi
     for n in "${notes[@]}"; do
         echo "  $n"
@@ -310,7 +392,7 @@ summary() {
         return 0
     fi
     if [ "$reboot_needed" -eq 1 ]; then
-        echo "  reboot needed: yes (sudo reboot), then check with: $opt_dir/venv/bin/pi-app doctor"
+        echo "  reboot needed: yes${reboot_why} (sudo reboot), then check with: $opt_dir/venv/bin/pi-app doctor"
     else
         echo "  reboot needed: no; check with: $opt_dir/venv/bin/pi-app doctor"
     fi
@@ -329,19 +411,22 @@ system_uninstall() {
         if [ -e "$(t "$unit_path")" ]; then
             run rm -f "$(t "$unit_path")"
         fi
-        sys_run systemctl daemon-reload
-        note "service: pi-app.service stopped, disabled and removed"
+        if sd_booted; then
+            sys_run systemctl daemon-reload
+        fi
+        note "service: pi-app.service stopped, disabled and removed" \
+             "service: pi-app.service would be stopped, disabled and removed"
     fi
     if [ -d "$(t "$opt_dir")" ]; then
         run rm -rf "$(t "$opt_dir")"
-        note "app: $opt_dir removed"
+        note "app: $opt_dir removed" "app: $opt_dir would be removed"
     fi
     local cfg
     cfg="$(t "$etc_dir/config.toml")"
     if [ -f "$cfg" ]; then
         if [ "$purge" -eq 1 ] || same_file "$here/config/pi-app.example.toml" "$cfg"; then
             run rm -rf "$(t "$etc_dir")"
-            note "config: $etc_dir removed"
+            note "config: $etc_dir removed" "config: $etc_dir would be removed"
         else
             note "config: $etc_dir/config.toml kept (you edited it; --purge removes it)"
         fi
@@ -349,18 +434,23 @@ system_uninstall() {
     if [ "$purge" -eq 1 ]; then
         if [ -d "$(t "$state_dir_sys")" ]; then
             run rm -rf "$(t "$state_dir_sys")"
-            note "sessions: $state_dir_sys removed (--purge)"
+            note "sessions: $state_dir_sys removed (--purge)" "sessions: $state_dir_sys would be removed (--purge)"
         fi
         if [ -n "$root" ] || getent passwd "$service_user" >/dev/null; then
             sys_run userdel "$service_user"
-            note "user: $service_user removed (--purge)"
+            note "user: $service_user removed (--purge)" "user: $service_user would be removed (--purge)"
         fi
     else
         if [ -d "$(t "$state_dir_sys")" ]; then
             note "sessions: kept in $state_dir_sys (--purge removes them)"
         fi
     fi
-    note "I2C: left enabled (the original config.txt is kept as config.txt.pi-app.bak)"
+    local boot_cfg
+    if boot_cfg="$(boot_config)" && [ -e "$(t "$boot_cfg").pi-app.bak" ]; then
+        note "I2C: left enabled (the original $boot_cfg is kept as $boot_cfg.pi-app.bak)"
+    else
+        note "I2C: left as it is in ${boot_cfg:-config.txt}"
+    fi
 }
 
 system_main() {
@@ -374,6 +464,10 @@ system_main() {
             root=""
         fi
     fi
+    if [ -z "$root" ] && [ "$uninstall" -eq 0 ]; then
+        check_arch
+        check_pi
+    fi
     if [ -z "$root" ] && [ "$dry_run" -eq 0 ] && [ "$(id -u)" -ne 0 ]; then
         echo "install.sh: the system install changes /etc, /opt and systemd: run it as root (sudo ./install.sh), or try --dry-run or --root DIR" >&2
         exit 1
@@ -383,6 +477,7 @@ system_main() {
         summary
         return 0
     fi
+    check_pending_reboot
     setup_i2c
     install_apt
     setup_user
@@ -393,48 +488,92 @@ system_main() {
     summary
 }
 
-if [ "$mode" = "system" ]; then
-    system_main
-    exit 0
-fi
-
 # ---- developer install --------------------------------------------------------------------
-python="${PYTHON:-python3}"
-if ! command -v "$python" >/dev/null 2>&1; then
-    echo "install.sh: $python not found; install it with: sudo apt-get install python3 python3-venv" >&2
-    exit 1
-fi
-if ! "$python" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)'; then
-    echo "install.sh: pi_app needs Python >= 3.11 (found $("$python" --version 2>&1)); Raspberry Pi OS Bookworm and Debian 12 ship 3.11." >&2
-    exit 1
-fi
+dev_main() {
+    local python venv stamp want have
+    python="${PYTHON:-python3}"
+    if ! command -v "$python" >/dev/null 2>&1; then
+        echo "install.sh: $python not found; install it with: sudo apt-get install python3 python3-venv" >&2
+        exit 1
+    fi
+    if ! "$python" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)'; then
+        echo "install.sh: pi_app needs Python >= 3.11 (found $("$python" --version 2>&1)); Raspberry Pi OS Bookworm and Debian 12 ship 3.11." >&2
+        exit 1
+    fi
 
-venv="$here/.venv"
-if [ ! -x "$venv/bin/python" ]; then
-    if ! "$python" -c 'import ensurepip, venv' >/dev/null 2>&1; then
-        if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-            run apt-get update -qq
-            run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv
-        else
-            echo "install.sh: Python's venv module is missing; install it with: sudo apt-get install python3-venv" >&2
-            exit 1
+    venv="$here/.venv"
+    if [ ! -x "$venv/bin/python" ]; then
+        if ! "$python" -c 'import ensurepip, venv' >/dev/null 2>&1; then
+            if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+                run apt-get update -qq
+                run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv
+            else
+                echo "install.sh: Python's venv module is missing; install it with: sudo apt-get install python3-venv" >&2
+                exit 1
+            fi
         fi
+        run "$python" -m venv "$venv"
     fi
-    run "$python" -m venv "$venv"
-fi
 
-# Re-install only when the dependency list changed (keeps a second run fast and a no-op).
-stamp="$venv/.pi-app-dev-install"
-want="$(sha256sum < "$here/pyproject.toml" | cut -d' ' -f1)"
-have="$(cat "$stamp" 2>/dev/null || true)"
-if [ "$want" != "$have" ]; then
-    run "$venv/bin/python" -m pip install --quiet --upgrade pip
-    run "$venv/bin/python" -m pip install --quiet -e "${here}[dev]"
-    if [ "$dry_run" -eq 0 ]; then
-        echo "$want" > "$stamp"
+    # Re-install only when the dependency list changed (keeps a second run fast and a no-op).
+    stamp="$venv/.pi-app-dev-install"
+    want="$(sha256sum < "$here/pyproject.toml" | cut -d' ' -f1)"
+    have="$(cat "$stamp" 2>/dev/null || true)"
+    if [ "$want" != "$have" ]; then
+        run "$venv/bin/python" -m pip install --quiet --upgrade pip
+        run "$venv/bin/python" -m pip install --quiet -e "${here}[dev]"
+        if [ "$dry_run" -eq 0 ]; then
+            echo "$want" > "$stamp"
+        fi
+        echo "install.sh: developer environment ready in .venv"
+    else
+        echo "install.sh: .venv is up to date (nothing to do)"
     fi
-    echo "install.sh: developer environment ready in .venv"
-else
-    echo "install.sh: .venv is up to date (nothing to do)"
+    echo "install.sh: try '.venv/bin/pi-app --help'; run the tests with '.venv/bin/python -m pytest'"
+}
+
+main() {
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --dev) mode="dev" ;;
+            --system) mode="system" ;;
+            --dry-run) dry_run=1 ;;
+            --uninstall) uninstall=1 ;;
+            --purge) purge=1 ;;
+            --root)
+                if [ $# -lt 2 ] || [ -z "$2" ]; then
+                    echo "install.sh: --root needs a directory, e.g. --root /tmp/stage" >&2
+                    exit 2
+                fi
+                root="$2"
+                shift
+                ;;
+            --root=*) root="${1#--root=}" ;;
+            -h|--help) usage; exit 0 ;;
+            *) echo "install.sh: unknown option '$1' (try --help)" >&2; exit 2 ;;
+        esac
+        shift
+    done
+
+    if [ -z "$mode" ] && { [ "$uninstall" -eq 1 ] || [ -n "$root" ] || [ "$(id -u)" -eq 0 ]; }; then
+        mode="system"
+    fi
+    if [ -z "$mode" ]; then
+        echo "install.sh: say what to install: --dev (laptop/developer set-up) or, as root, --system (the Raspberry Pi service; see --help)" >&2
+        exit 2
+    fi
+    if [ "$mode" = "dev" ] && { [ "$uninstall" -eq 1 ] || [ -n "$root" ] || [ "$purge" -eq 1 ]; }; then
+        echo "install.sh: --uninstall, --purge and --root belong to the system install, not --dev" >&2
+        exit 2
+    fi
+    if [ "$mode" = "system" ]; then
+        system_main
+        exit 0
+    fi
+    check_arch
+    dev_main
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+    main "$@"
 fi
-echo "install.sh: try '.venv/bin/pi-app --help'; run the tests with '.venv/bin/python -m pytest'"

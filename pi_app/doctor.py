@@ -3,9 +3,12 @@ each with the one-line fix when it fails.
 
 Checks: I2C enabled and its baud rate (config.txt and the running adapter), /dev/i2c-N present
 and accessible, both IMUs found (WHO_AM_I) and streaming, effective sample rate vs configured,
-display (KMS/DRM available and free), audio device, GPIO chip, state directory writable with
+display (KMS/DRM available and free), Mesa's DRI drivers for the Pi's GPU, audio device, GPIO chip, state directory writable with
 free space, and the systemd service. Every path and probe is a field of `DoctorContext`, so
 tests (and `--simulate`) replace them.
+
+Off a Raspberry Pi (no Pi device-tree model, see pi_app.hw.board) the checks that need Pi
+hardware cannot pass; they are shown as skipped with "not a Raspberry Pi", not as failures.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 from pi_app.config import Config
+from pi_app.hw.board import pi_model
 
 PASS, FAIL, SKIP = "pass", "fail", "skip"
 I2C_BAUD_HZ = 400_000
@@ -31,6 +35,12 @@ MIN_FREE_MB = 1024.0
 # or lost frames.
 RATE_TOLERANCE = 0.05
 SETUP_FIX = "run `sudo ./install.sh` from the pi-app checkout, then reboot"
+# Where Debian's libgl1-mesa-dri puts the DRI drivers; SDL's KMS/DRM driver needs the Pi's
+# (vc4 on a Pi 4 display, v3d for its GPU) to create its window on a console without a desktop.
+DRI_DIRS = tuple(Path(p) for p in ("/usr/lib/aarch64-linux-gnu/dri", "/usr/lib/arm-linux-gnueabihf/dri",
+                                   "/usr/lib/x86_64-linux-gnu/dri", "/usr/lib/dri"))
+PI_DRI_DRIVERS = ("vc4_dri.so", "v3d_dri.so")
+DRI_FIX = "sudo apt-get install libgl1-mesa-dri (or re-run sudo ./install.sh)"
 
 # Config sections of config.txt that apply to a Pi 4 or 5 (others, like [pi3], do not).
 _APPLIES = {None, "all", "pi4", "pi400", "cm4", "cm4s", "pi5", "pi500", "cm5"}
@@ -73,7 +83,8 @@ def _python_probe(code: str, env_add: dict[str, str]) -> tuple[bool, str]:
 
 
 def probe_display() -> tuple[bool, str]:
-    """(ok, driver name or error) for SDL's kmsdrm video driver."""
+    """(ok, driver name as SDL spells it, e.g. "KMSDRM", or the error) for SDL's KMS/DRM
+    video driver."""
     return _python_probe(_DISPLAY_PROBE, {"SDL_VIDEODRIVER": "kmsdrm"})
 
 
@@ -102,6 +113,9 @@ class DoctorContext:
     display_probe: Callable[[], tuple[bool, str]] = probe_display
     audio_probe: Callable[[str], tuple[bool, str]] = probe_audio
     open_bus: Callable[["DoctorContext"], tuple[object, object]] | None = None
+    dri_dirs: tuple[Path, ...] = DRI_DIRS
+    #: The Raspberry Pi model string, or None off a Pi (Pi-only checks are then skipped).
+    board: str | None = field(default_factory=pi_model)
     service_active: bool = field(default=False, init=False)
 
 
@@ -279,11 +293,25 @@ def check_display(ctx: DoctorContext) -> CheckResult:
         return CheckResult(name, FAIL, f"{', '.join(map(str, cards))} not accessible",
                            "sudo usermod -aG video,render $USER, then log in again")
     ok, detail = ctx.display_probe()
-    if not ok or detail.strip() != "kmsdrm":
-        return CheckResult(name, FAIL, f"kmsdrm did not start: {detail}",
+    # SDL names the driver "KMSDRM"; the names are case-insensitive.
+    if not ok or detail.strip().lower() != "kmsdrm":
+        return CheckResult(name, FAIL, f"KMS/DRM did not start: {detail}",
                            "boot to the console so no desktop holds DRM (sudo raspi-config "
                            "nonint do_boot_behaviour B1; reboot)")
-    return CheckResult(name, PASS, f"kmsdrm available and free ({cards[0]})")
+    return CheckResult(name, PASS, f"KMS/DRM available and free ({cards[0]}, SDL driver "
+                       f"{detail.strip()})")
+
+
+def check_dri_drivers(ctx: DoctorContext) -> CheckResult:
+    """Mesa's vc4/v3d DRI drivers, without which SDL cannot open a KMS/DRM window."""
+    name = "Mesa DRI drivers (vc4/v3d)"
+    if not ctx.config.display.enabled:
+        return CheckResult(name, SKIP, "[display] enabled = false")
+    found = [d / f for d in ctx.dri_dirs for f in PI_DRI_DRIVERS if (d / f).exists()]
+    if not found:
+        return CheckResult(name, FAIL, f"no {' or '.join(PI_DRI_DRIVERS)} in "
+                           f"{', '.join(map(str, ctx.dri_dirs))}", DRI_FIX)
+    return CheckResult(name, PASS, ", ".join(map(str, found)))
 
 
 def check_audio(ctx: DoctorContext) -> CheckResult:
@@ -376,10 +404,24 @@ def run_checks(ctx: DoctorContext) -> list[CheckResult]:
     service = check_service(ctx)
     results = [check_i2c_config(ctx), check_i2c_device(ctx)]
     results += check_sensors(ctx)
-    results += [check_display(ctx), check_audio(ctx), check_gpio(ctx), check_state_dir(ctx),
-                service]
+    results += [check_display(ctx), check_dri_drivers(ctx), check_audio(ctx), check_gpio(ctx),
+                check_state_dir(ctx), service]
+    if ctx.board is None:
+        results = [_off_a_pi(r, ctx) for r in results]
     return results
 
+
+def _pi_only(name: str, ctx: DoctorContext) -> bool:
+    if name in ("sample rate", "IMUs (WHO_AM_I and live read)"):
+        return not ctx.simulate  # the simulated bus runs anywhere
+    return name.startswith(("I2C ", "display", "Mesa DRI", "GPIO", "service"))
+
+
+def _off_a_pi(r: CheckResult, ctx: DoctorContext) -> CheckResult:
+    """A failed Pi-only check on a machine that is not a Pi: expected, so skipped and said."""
+    if r.status != FAIL or not _pi_only(r.name, ctx):
+        return r
+    return CheckResult(r.name, SKIP, f"not a Raspberry Pi, expected here: {r.detail}", r.fix)
 
 def all_passed(results: list[CheckResult]) -> bool:
     """True when no check failed (skipped checks do not fail the doctor)."""
@@ -399,4 +441,7 @@ def format_text(results: list[CheckResult]) -> str:
             lines.append(f"       fix: {r.fix}")
     failed = sum(r.status == FAIL for r in results)
     lines.append("all checks passed" if not failed else f"{failed} check(s) failed")
+    if any(r.detail.startswith("not a Raspberry Pi") for r in results):
+        lines.append("this machine is not a Raspberry Pi (no Pi model in the device tree): the "
+                     "checks marked 'not a Raspberry Pi' only pass on the Pi itself")
     return "\n".join(lines)

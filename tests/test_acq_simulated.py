@@ -47,6 +47,7 @@ def test_steady_both_sensors_fitted_and_aligned(chips):
     assert 0.9 < np.median(np.linalg.norm(th[:1000], axis=1)) < 1.1
 
 
+@pytest.mark.slow
 def test_dropout_scenario_recovers_and_marks_gap():
     clock = ManualClock(0.0)
     bus = open_bus(True, scenario="dropout", seed=0, chips="mpu6500", clock=clock)

@@ -56,6 +56,7 @@ def runs(tmp_path_factory):
     return get
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scenario", list(SECONDS))
 def test_steps_and_strides_match_truth(runs, scenario):
     run = runs(scenario)

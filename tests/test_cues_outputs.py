@@ -3,6 +3,7 @@ RPi.GPIO, tone synthesis (frequency, no clicks) and audio with its silent fallba
 
 import sys
 import types
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -213,3 +214,42 @@ def test_no_audio_device_falls_back_silently_with_warning():
         assert [(t, ch) for t, _, _, ch in audio.played] == [(2.0, "cue"), (3.5, "metronome")]
     finally:
         audio.close()
+
+
+def test_lgpio_in_an_unwritable_working_directory_is_one_sentence(tmp_path):
+    """The real lgpio: imported in a directory this user cannot write, with LG_WD unset, it
+    raises FileNotFoundError for its notification pipe. pi-app says what to set instead."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+    pytest.importorskip("lgpio", reason="lgpio is not installed (pip install lgpio)")
+    prefix: list[str] = []
+    if os.geteuid() == 0:           # root writes anywhere: drop to nobody for the import
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("running as root without setpriv to drop privileges")
+        prefix = [setpriv, "--reuid", "65534", "--regid", "65534", "--clear-groups"]
+    cwd = tempfile.mkdtemp(prefix="pi-app-ro-")
+    os.chmod(cwd, 0o555)
+    env = {k: v for k, v in os.environ.items() if k != "LG_WD"}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    probe = ("import lgpio\n")
+    code = ("from pi_app.cues.buzzer import _import_gpio\n"
+            "from pi_app.errors import PiAppError\n"
+            "try:\n    _import_gpio()\nexcept PiAppError as err:\n    print('ERR', err)\n")
+    try:
+        raw = subprocess.run([*prefix, sys.executable, "-c", probe], cwd=cwd, env=env,
+                             capture_output=True, text=True, timeout=60)
+        # What lgpio itself does there (the bug this guards against).
+        assert raw.returncode != 0 and "FileNotFoundError" in raw.stderr and ".lgd-nfy" in raw.stderr
+        r = subprocess.run([*prefix, sys.executable, "-c", code], cwd=cwd, env=env,
+                           capture_output=True, text=True, timeout=60)
+    finally:
+        os.chmod(cwd, 0o755)
+        shutil.rmtree(cwd)
+    assert r.returncode == 0 and "Traceback" not in r.stderr, r.stderr
+    assert r.stdout.startswith("ERR the GPIO library lgpio could not create its notification "
+                               f"pipe in {cwd}")
+    assert "set LG_WD" in r.stdout and r.stdout.count("\n") == 1

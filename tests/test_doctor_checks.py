@@ -13,6 +13,10 @@ from pi_app.clock import ManualClock
 from pi_app.config import load_config, loads_config
 from pi_app.doctor import FAIL, PASS, SKIP, DoctorContext
 
+from conftest import real_kmsdrm_name
+
+PI4 = "Raspberry Pi 4 Model B Rev 1.5"
+
 
 def systemctl(active="active", enabled="enabled"):
     def run(cmd):
@@ -29,12 +33,15 @@ def ctx(tmp_path):
     (dev / "snd").mkdir()
     boot = tmp_path / "boot" / "firmware"
     boot.mkdir(parents=True)
+    dri = tmp_path / "usr/lib/aarch64-linux-gnu/dri"
+    dri.mkdir(parents=True)
     return DoctorContext(
         config=load_config(None), simulate=True, dev_dir=dev,
         boot_configs=(boot / "config.txt", tmp_path / "boot" / "config.txt"),
         i2c_sysfs_dir=tmp_path / "sys", state_dir=tmp_path / "state", min_free_mb=1.0,
         stream_s=0.5, run_cmd=systemctl("inactive", "enabled"),
-        display_probe=lambda: (True, "kmsdrm"), audio_probe=lambda device: (True, "(44100, -16, 2)"))
+        display_probe=lambda: (True, real_kmsdrm_name()),
+        audio_probe=lambda device: (True, "(44100, -16, 2)"), dri_dirs=(dri,), board=PI4)
 
 
 def no_access(monkeypatch):
@@ -164,6 +171,54 @@ def test_display(ctx, monkeypatch):
     assert doctor.check_display(ctx).status == SKIP
 
 
+
+def test_display_accepts_sdls_own_spelling_of_kmsdrm(ctx):
+    (ctx.dev_dir / "dri/card1").touch()
+    for name in (real_kmsdrm_name(), real_kmsdrm_name().lower()):
+        ctx.display_probe = lambda name=name: (True, name)
+        r = doctor.check_display(ctx)
+        assert r.status == PASS and name in r.detail
+
+
+def test_mesa_dri_drivers(ctx):
+    r = doctor.check_dri_drivers(ctx)
+    assert r.status == FAIL and "libgl1-mesa-dri" in r.fix and "vc4_dri.so" in r.detail
+    (ctx.dri_dirs[0] / "v3d_dri.so").touch()
+    r = doctor.check_dri_drivers(ctx)
+    assert r.status == PASS and "v3d_dri.so" in r.detail
+    ctx.config = loads_config("[display]\nenabled = false\n")
+    assert doctor.check_dri_drivers(ctx).status == SKIP
+
+
+def test_off_a_pi_the_pi_only_checks_are_expected_not_failed(ctx):
+    ctx.board = None            # a laptop: nothing of the Pi is there, but a sound card
+    (ctx.dev_dir / "snd/pcmC0D0p").touch()
+    ctx.run_cmd = systemctl("inactive", "not-found")
+    results = doctor.run_checks(ctx)
+    by_name = {r.name: r for r in results}
+    pi_only = [r for r in results if r.detail.startswith("not a Raspberry Pi")]
+    assert {r.name for r in pi_only} >= {"I2C enabled at 400 kHz", "I2C device " + str(
+        ctx.dev_dir / "i2c-1"), "display (KMS/DRM)", "Mesa DRI drivers (vc4/v3d)", "GPIO chip",
+        "service pi-app"}
+    assert all(r.status == SKIP and r.fix for r in pi_only)
+    # The simulated sensors still have to work anywhere.
+    assert by_name["IMUs (WHO_AM_I and live read)"].status == PASS
+    assert doctor.all_passed(results)
+    assert "is not a Raspberry Pi" in doctor.format_text(results)
+    ctx.board = PI4             # the same findings on a Pi are failures
+    assert sum(r.status == FAIL for r in doctor.run_checks(ctx)) >= 6
+
+
+def test_board_model_from_the_device_tree(tmp_path):
+    from pi_app.hw.board import MODEL_FILE_ENV, pi_model
+    model = tmp_path / "model"
+    model.write_bytes(PI4.encode() + b"\0")
+    assert pi_model({MODEL_FILE_ENV: str(model)}) == PI4
+    model.write_bytes(b"Generic x86 board\0")
+    assert pi_model({MODEL_FILE_ENV: str(model)}) is None
+    assert pi_model({MODEL_FILE_ENV: str(tmp_path / "missing")}) is None
+
+
 def test_audio(ctx):
     r = doctor.check_audio(ctx)
     assert r.status == FAIL and "sound card" in r.detail
@@ -226,6 +281,7 @@ def healthy(ctx):
     ctx.boot_configs[0].write_text("dtparam=i2c_arm=on\ndtparam=i2c_arm_baudrate=400000\n")
     for name in ("i2c-1", "gpiochip0", "dri/card0", "snd/pcmC0D0p"):
         (ctx.dev_dir / name).touch()
+    (ctx.dri_dirs[0] / "vc4_dri.so").touch()
 
 
 def test_run_checks_all_pass_then_one_fails(ctx):
@@ -247,7 +303,7 @@ def test_service_running_skips_the_hardware_probes(ctx):
     ctx.simulate = False
     ctx.run_cmd = systemctl("active")
     called = []
-    ctx.display_probe = lambda: called.append("display") or (True, "kmsdrm")
+    ctx.display_probe = lambda: called.append("display") or (True, real_kmsdrm_name())
     results = {r.name: r.status for r in doctor.run_checks(ctx)}
     assert results["display (KMS/DRM)"] == SKIP and results["audio device"] == SKIP
     assert results["IMUs (WHO_AM_I and live read)"] == SKIP and not called

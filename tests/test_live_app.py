@@ -64,6 +64,7 @@ def _truth_leaves_band(bus, t_from_s, t_to_s):
     return first_out_s, for_good_s, truth
 
 
+@pytest.mark.slow
 def test_drift_is_cued_after_the_change_within_3_strides_of_the_truth(tmp_path):
     events = tmp_path / "events.jsonl"
     log = EventLog(events)
@@ -94,6 +95,7 @@ def test_drift_is_cued_after_the_change_within_3_strides_of_the_truth(tmp_path):
     assert sum(r["type"] == "stride" for r in records) == session.analyzer.n_strides
 
 
+@pytest.mark.slow
 def test_steady_ten_minutes_gives_at_most_one_cue():
     session, reader, bus, clock = _session("steady", seed=0)
     run_stepped(session, clock, 600.0, DRAIN_S, analysis_every=8)
@@ -102,6 +104,7 @@ def test_steady_ten_minutes_gives_at_most_one_cue():
     assert sum(c.played for c in session.cues) <= 1
 
 
+@pytest.mark.slow
 def test_dropout_is_shown_and_recovers_through_the_demo_command(tmp_path, capsys):
     from pi_app.cli import main
     events = tmp_path / "ev.jsonl"
@@ -125,6 +128,7 @@ def test_dropout_is_shown_and_recovers_through_the_demo_command(tmp_path, capsys
     assert sum(" stride " in line for line in out.splitlines()) == len(strides)
 
 
+@pytest.mark.slow
 def test_snapshot_shows_the_absent_sensor_during_the_dropout():
     session, reader, bus, clock = _session("dropout", seed=0)
     run_stepped(session, clock, STAND_S + 42.0, DRAIN_S, analysis_every=8)

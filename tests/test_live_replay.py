@@ -37,6 +37,7 @@ class FakeUI:
         self.closed = True
 
 
+@pytest.mark.slow
 def test_replay_onto_the_dashboard_paced_on_the_clock(recorded):
     clock = ManualClock()
     ui = FakeUI()
@@ -63,6 +64,7 @@ def test_coach_quit_stops_the_replay(recorded):
     assert session.t_s < summary.t_last_s
 
 
+@pytest.mark.slow
 def test_replay_without_a_display_falls_back_to_headless(recorded, capsys, monkeypatch):
     for name in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER"):
         monkeypatch.delenv(name, raising=False)

@@ -95,6 +95,7 @@ def test_ready_only_after_both_imus_answer_and_the_display_is_up(listener):
     assert not any("READY=1" in m for m in received(sock))      # once only
 
 
+@pytest.mark.slow
 def test_ready_waits_for_a_missing_imu_and_status_says_which(listener):
     # The dropout scenario's thorax is gone for 5 s; a service starting then is not ready
     # until it answers again.
@@ -115,6 +116,7 @@ def test_ready_waits_for_a_missing_imu_and_status_says_which(listener):
     assert sum(m.startswith("READY=1") for m in received(sock)) == 1
 
 
+@pytest.mark.slow
 def test_status_every_few_seconds_and_a_stalled_analysis_stops_the_pings(listener):
     sock, env = listener
     clock = ManualClock()
@@ -145,6 +147,7 @@ def test_status_every_few_seconds_and_a_stalled_analysis_stops_the_pings(listene
     assert received(sock).count("WATCHDOG=1") >= 2
 
 
+@pytest.mark.slow
 def test_status_text_names_faults():
     clock = ManualClock()
     session, reader, bus = session_on("dropout", clock)

@@ -60,6 +60,7 @@ def assert_close_fields(a, b, what):
             assert x == y, f"{what} {name}: {x!r} != {y!r}"
 
 
+@pytest.mark.slow
 def test_15ms_and_1s_chunks_give_the_same_analysis(recording):
     steps_a, strides_a, verdicts_a, t_a, traces_a = run(recording, int(0.015 * RATE_HZ))
     steps_b, strides_b, verdicts_b, t_b, traces_b = run(recording, int(1.0 * RATE_HZ))

@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -80,6 +81,7 @@ def check_recording(data: bytes) -> None:
             assert "rec.csv" in message, message
 
 
+@pytest.mark.slow
 @SETTINGS
 @given(recording_texts())
 def test_recording_reader_any_csv_text(text):

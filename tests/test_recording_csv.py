@@ -94,6 +94,7 @@ def test_interrupted_writer_keeps_flushed_rows(tmp_path):
     out.close()
 
 
+@pytest.mark.slow
 def test_chunking_gives_same_data_as_one_chunk(tmp_path):
     chunk = make_chunk(n=2500, rate_hz=500.0, seed=3)
     chunk.pelvis_acc_g[700:705] = np.nan

@@ -10,6 +10,7 @@ chunking, and the emulators, drivers and sensor reader still run every 15 ms dra
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from pi_app.clock import ManualClock
 from pi_app.config import Config
@@ -47,6 +48,7 @@ def events_of(store, session_id, kind):
     return [e for e in store.events(session_id) if e.kind == kind]
 
 
+@pytest.mark.slow
 def test_one_percent_i2c_failures_for_ten_minutes(tmp_path):
     session, reader, bus, clock, recorder = recorded_session("i2c-noise", tmp_path)
     strides_per_minute = []
@@ -80,6 +82,7 @@ def test_one_percent_i2c_failures_for_ten_minutes(tmp_path):
             assert 0.95 * sensors[role].i2c_errors <= logged[role] <= sensors[role].i2c_errors
 
 
+@pytest.mark.slow
 def test_sensor_gone_for_5_s_is_shown_recovered_within_1_s_and_recorded(tmp_path):
     session, reader, bus, clock, recorder = recorded_session("dropout", tmp_path)
     t_gone_s = bus.scenario.params["dropout_start_s"]
@@ -140,6 +143,7 @@ def test_fifo_overflow_from_a_stalled_sensor_thread_is_a_recorded_gap(tmp_path):
         assert np.diff(t).max() < 0.0015
 
 
+@pytest.mark.slow
 def test_disk_full_stops_recording_with_a_warning_and_feedback_goes_on(tmp_path):
     session, reader, bus, clock, recorder = recorded_session("steady", tmp_path,
                                                              max_size_mb=0.5)
@@ -171,6 +175,7 @@ def test_disk_full_stops_recording_with_a_warning_and_feedback_goes_on(tmp_path)
         assert summary.end_reason == "write failed"          # not a normal stop
 
 
+@pytest.mark.slow
 def test_coach_toggle_pauses_and_resumes_the_recording(tmp_path):
     from pi_app.live.snapshot import CoachCommand
     session, reader, bus, clock, recorder = recorded_session("steady", tmp_path)

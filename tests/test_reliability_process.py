@@ -47,6 +47,7 @@ def read_strides(proc, n):
     return lines
 
 
+@pytest.mark.slow
 def test_sigterm_mid_session_flushes_everything(tmp_path):
     proc = start_demo(["--speed", "20", "--seconds", "600", "--scenario", "steady"], tmp_path)
     try:
@@ -71,6 +72,7 @@ def test_sigterm_mid_session_flushes_everything(tmp_path):
         assert "sensor_lost" not in kinds
 
 
+@pytest.mark.slow
 def test_kill_9_mid_session_loses_at_most_a_second(tmp_path):
     proc = start_demo(["--scenario", "steady"], tmp_path)      # real time, threads
     try:

@@ -43,6 +43,18 @@ def test_unit_has_the_service_contract():
     assert d["WantedBy"] == ["multi-user.target"]
 
 
+def test_unit_orders_on_nothing_that_does_not_happen():
+    """After= a unit that nothing pulls in (systemd-udev-settle without Wants=) orders on
+    nothing; the app waits for its device nodes itself (pi_app.service.devices)."""
+    d = directives()
+    after = " ".join(d.get("After", [])).split()
+    wants = " ".join(d.get("Wants", []) + d.get("Requires", [])).split()
+    assert "systemd-udev-settle.service" not in after
+    for unit in after:
+        assert unit in wants or unit.endswith(".target"), unit
+    assert "/proc/cpuinfo" not in UNIT.read_text()       # lgpio does not read it
+
+
 def test_unit_hardening_keeps_device_access():
     d = directives()
     assert "PrivateDevices" not in d

@@ -10,6 +10,8 @@ from pi_app.ui.display import DisplayError, choose_driver, open_display, open_li
 from pi_app.ui.samples import state_snapshots
 from pi_app.ui.screenshots import STATES, save_screenshots
 
+from conftest import real_kmsdrm_name, real_sdl_video_drivers
+
 
 def test_screenshots_written_at_size(tmp_path):
     snaps = state_snapshots()
@@ -27,8 +29,66 @@ def test_screenshots_written_at_size(tmp_path):
 def test_choose_driver():
     assert choose_driver({"SDL_VIDEODRIVER": "dummy"}, []) == "dummy"
     assert choose_driver({"DISPLAY": ":0"}, ["/dev/dri/card0"]) is None
-    assert choose_driver({}, ["/dev/dri/card1"]) == "kmsdrm"
+    assert choose_driver({}, ["/dev/dri/card1"]).lower() == real_kmsdrm_name().lower()
     assert choose_driver({}, []) is None
+
+
+def test_sdl_reports_its_own_spelling_and_the_display_accepts_it(monkeypatch):
+    """SDL says "KMSDRM" for the driver asked for as "kmsdrm": open_display must take it."""
+    kms = real_kmsdrm_name()
+    assert kms == "KMSDRM"          # what pygame-ce 2.5's SDL really reports
+    real_init = pygame.display.init
+
+    def init_on_dummy():            # no DRM device here: the dummy driver stands in for it
+        monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+        real_init()
+
+    monkeypatch.setattr(pygame.display, "init", init_on_dummy)
+    monkeypatch.setattr(pygame.display, "get_driver", lambda: kms)
+    try:
+        screen = open_display((1280, 720), driver="kmsdrm")
+        assert screen.get_flags() & pygame.FULLSCREEN     # the console: the app is the screen
+    finally:
+        pygame.display.quit()
+
+
+def test_stale_display_is_refused_not_drawn_offscreen(monkeypatch):
+    """DISPLAY naming no X server: the real SDL falls back to "offscreen"; that is no screen."""
+    assert "offscreen" in real_sdl_video_drivers()
+    monkeypatch.delenv("SDL_VIDEODRIVER")
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setenv("DISPLAY", ":99")
+    try:
+        with pytest.raises(DisplayError) as err:
+            open_display((1280, 720))
+        assert err.value.driver == "offscreen" and "DISPLAY=:99" in str(err.value)
+        assert "--headless" in str(err.value) and not pygame.display.get_init()
+    finally:
+        pygame.display.quit()
+
+
+def test_asking_for_offscreen_is_allowed(monkeypatch):
+    monkeypatch.setenv("SDL_VIDEODRIVER", "offscreen")
+    try:
+        assert open_display((1280, 720)).get_size() == (1280, 720)
+        assert pygame.display.get_driver() == "offscreen"
+    finally:
+        pygame.display.quit()
+
+
+def test_demo_and_run_on_a_stale_display(monkeypatch):
+    from pi_app.commands import demo, run
+    from pi_app.config import load_config
+    monkeypatch.delenv("SDL_VIDEODRIVER")
+    monkeypatch.setenv("DISPLAY", ":99")
+    cfg = load_config(None)
+    try:
+        ui, why = demo._open_ui(cfg, headless=False)
+        assert ui is None and "invisible 'offscreen'" in why and why.endswith("; running headless")
+        with pytest.raises(DisplayError, match="DISPLAY=:99 names no reachable display"):
+            run._open_display(cfg, headless=False)
+    finally:
+        pygame.display.quit()
 
 
 def test_kmsdrm_failure_says_what_to_fix(monkeypatch):

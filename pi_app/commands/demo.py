@@ -71,17 +71,16 @@ def _open_ui(cfg, headless: bool):
     """(ui, message): the dashboard window, or None with the reason when there is none."""
     if headless or not cfg.display.enabled:
         return None, None
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") \
-            and os.environ.get("SDL_VIDEODRIVER") not in ("kmsdrm", "dummy"):
-        return None, "no display found (DISPLAY is not set): running headless"
     try:
-        from pi_app.ui.display import open_live_ui
+        from pi_app.ui.display import display_reachable, open_live_ui
     except ImportError:
         return None, "the dashboard is not part of this checkout: running headless"
+    if not display_reachable():
+        return None, "no display found (DISPLAY is not set): running headless"
     try:
         return open_live_ui(cfg.display, simulated=True, fullscreen=False), None
     except PiAppError as err:
-        return None, f"{err} Running headless."
+        return None, f"{str(err).rstrip('.')}; running headless"
 
 
 def run(args) -> int:

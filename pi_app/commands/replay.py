@@ -186,13 +186,12 @@ def replay_live(store: SessionStore, session_id: int, ui, *, speed: float = 1.0,
 
 def _open_ui(summary: SessionSummary):
     """(ui, None) or (None, why not) for the dashboard."""
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") \
-            and os.environ.get("SDL_VIDEODRIVER") not in ("kmsdrm", "dummy"):
-        return None, "no display found (DISPLAY is not set)"
     try:
-        from pi_app.ui.display import open_live_ui
+        from pi_app.ui.display import display_reachable, open_live_ui
     except ImportError:
         return None, "the dashboard is not part of this installation"
+    if not display_reachable():
+        return None, "no display found (DISPLAY is not set)"
     try:
         return open_live_ui(None, simulated=summary.simulated, fullscreen=False), None
     except PiAppError as err:

@@ -9,6 +9,7 @@ every thread within 2 s.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Callable
@@ -95,6 +96,22 @@ def _open_display(cfg, headless: bool):
                         fullscreen=cfg.display.fullscreen)
 
 
+def _wait_for_devices(cfg, headless: bool, clock, notifier) -> None:
+    """At boot udev may not have created the I2C and DRM nodes yet: under systemd, wait for
+    them (bounded) instead of failing and burning the service's restart limit. Started by
+    hand, a missing device is reported at once."""
+    if not notifier.enabled:
+        return
+    from pi_app.service.devices import DeviceWait, live_devices
+    from pi_app.ui.display import KMSDRM, same_driver
+    want_drm = (not headless and cfg.display.enabled
+                and same_driver(os.environ.get("SDL_VIDEODRIVER"), KMSDRM))
+    patterns = live_devices(cfg.sensors.bus, want_drm)
+    if cfg.sensors.simulate:
+        patterns = [p for p in patterns if "/i2c-" not in p]   # the IMUs are not on a bus
+    DeviceWait(clock, status=notifier.status).wait(patterns)
+
+
 def run(args) -> int:
     from pi_app.clock import WallClock
     from pi_app.config import load_config
@@ -106,6 +123,7 @@ def run(args) -> int:
     calibration, calibration_text, profile_text = _calibration(cfg)
     clock = WallClock()
     notifier = ServiceNotifier(clock)
+    _wait_for_devices(cfg, args.headless, clock, notifier)
     scenario = cfg.sensors.simulate or None
     if scenario is not None:
         # Explicitly configured (never a fallback): say it where the operator looks.

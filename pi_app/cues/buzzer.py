@@ -14,6 +14,7 @@ loudest for a piezo).
 from __future__ import annotations
 
 import math
+import os
 import threading
 from collections.abc import Callable, Iterable
 from typing import Protocol
@@ -233,9 +234,26 @@ class TimelineWorker:
                     self._cond.wait(max(0.0, min(self._MAX_WAIT_S, (nxt - now_s) / speed)))
 
 
+def _lgpio_pipe_error(exc: OSError) -> CueDeviceError:
+    """lgpio creates notification pipes (.lgd-nfy*) in $LG_WD or else the working directory
+    while it is imported; where this user cannot write, the import fails (FileNotFoundError)."""
+    where = os.environ.get("LG_WD") or os.getcwd()
+    return CueDeviceError(
+        f"the GPIO library lgpio could not create its notification pipe in {where} "
+        f"({exc.strerror or exc}); set LG_WD to a directory this user can write (the pi-app "
+        "service sets LG_WD=/run/pi-app) or start pi-app from a writable directory")
+
+
 def _import_gpio():
     try:
+        # lgpio first, so its own start-up failure is told apart from a missing RPi.GPIO.
+        try:
+            import lgpio  # noqa: F401
+        except ImportError:
+            pass
         import RPi.GPIO as GPIO    # rpi-lgpio provides this API on every Pi model
+    except OSError as exc:
+        raise _lgpio_pipe_error(exc) from None
     except (ImportError, RuntimeError) as exc:
         raise CueDeviceError(
             f"the GPIO buzzer needs the RPi.GPIO API, which is not available here ({exc}); "

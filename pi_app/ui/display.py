@@ -6,6 +6,12 @@
 - Desktop (DISPLAY or WAYLAND_DISPLAY set): a resizable window (or full screen on request).
 - Screenshots and tests: SDL_VIDEODRIVER=dummy, no window at all.
 
+SDL spells its driver names its own way ("KMSDRM", "x11", "offscreen") and matches
+SDL_VIDEODRIVER=kmsdrm to "KMSDRM" regardless of case, so names are compared case-insensitively
+here (`same_driver`). SDL falls
+back to its invisible "offscreen" driver when a desktop is unreachable (a stale DISPLAY): that
+is accepted only when SDL_VIDEODRIVER asked for it.
+
 `open_live_ui(display_cfg, simulated=..., fullscreen=...)` returns a `LiveUI` with
 `draw(snapshot)`, `poll_commands()` and `close()` for the live app's main loop.
 """
@@ -20,6 +26,30 @@ from pi_app.errors import PiAppError
 DEFAULT_WINDOW_PX = (1280, 720)
 #: Smallest surface the layout is designed for (px).
 MIN_PX = (640, 360)
+#: SDL video drivers that draw to memory only: nobody sees the dashboard.
+INVISIBLE_DRIVERS = ("offscreen", "dummy")
+#: The driver that asks SDL for KMS/DRM; SDL itself reports it as "KMSDRM".
+KMSDRM = "kmsdrm"
+
+
+def same_driver(a: str | None, b: str | None) -> bool:
+    """True when two SDL video driver names are the same driver (SDL ignores case)."""
+    return a is not None and b is not None and a.strip().lower() == b.strip().lower()
+
+
+def is_invisible(driver: str | None) -> bool:
+    """True for SDL drivers that show nothing on a screen (offscreen, dummy)."""
+    return any(same_driver(driver, d) for d in INVISIBLE_DRIVERS)
+
+
+def display_reachable(environ=None) -> bool:
+    """True when the environment names a display SDL may open: DISPLAY/WAYLAND_DISPLAY, or
+    SDL_VIDEODRIVER set to KMS/DRM or to an invisible driver on purpose."""
+    env = os.environ if environ is None else environ
+    if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
+        return True
+    want = env.get("SDL_VIDEODRIVER")
+    return same_driver(want, KMSDRM) or is_invisible(want)
 
 
 class DisplayError(PiAppError):
@@ -40,11 +70,11 @@ def choose_driver(environ=None, dri_cards=None) -> str | None:
     if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
         return None
     cards = glob.glob("/dev/dri/card*") if dri_cards is None else dri_cards
-    return "kmsdrm" if cards else None
+    return KMSDRM if cards else None
 
 
 def _fix_for(driver: str | None) -> str:
-    if driver == "kmsdrm":
+    if same_driver(driver, KMSDRM):
         return ("make sure no desktop is running (e.g. `sudo systemctl stop lightdm`) so the app "
                 "can own the display, that the user is in the video, render and input groups "
                 "(`sudo usermod -aG video,render,input $USER`, then log in again), and that "
@@ -71,12 +101,22 @@ def open_display(size_px: tuple[int, int] | None = None, *, fullscreen: bool = F
         raise DisplayError(f"the display could not be opened with SDL video driver "
                            f"{want or '(auto)'} ({err}); {_fix_for(want)}.", driver=want) from None
     got = pygame.display.get_driver()
-    if want and got != want:
+    if want and not same_driver(got, want):
         pygame.display.quit()
         raise DisplayError(f"SDL chose video driver {got!r} instead of {want!r}; "
                            f"{_fix_for(want)}.", driver=got)
+    if not want and is_invisible(got):
+        # SDL found no usable display (e.g. DISPLAY names an X server that is gone) and fell
+        # back to drawing into memory: a dashboard nobody sees must not pass for one.
+        pygame.display.quit()
+        named = [f"{k}={os.environ[k]}" for k in ("DISPLAY", "WAYLAND_DISPLAY")
+                 if os.environ.get(k)]
+        where = (f"{' and '.join(named)} names no reachable display" if named
+                 else "there is no DISPLAY, WAYLAND_DISPLAY or DRM device")
+        raise DisplayError(f"no screen to show the dashboard on: {where}, and SDL fell back "
+                           f"to its invisible {got!r} driver; {_fix_for(None)}.", driver=got)
     size = tuple(size_px) if size_px and size_px[0] > 0 and size_px[1] > 0 else None
-    if got == "kmsdrm":
+    if same_driver(got, KMSDRM):
         fullscreen = True  # the console has no windows: the app is the screen
     try:
         if fullscreen:
