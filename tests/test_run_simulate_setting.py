@@ -87,3 +87,27 @@ def test_doctor_checks_the_simulator_when_the_config_simulates(tmp_path, monkeyp
     imu = next(r for r in json.loads(capsys.readouterr().out)["checks"]
                if r["name"].startswith("IMUs"))
     assert imu["status"] == "pass" and "(simulated)" in imu["detail"]
+
+
+@pytest.mark.parametrize("simulate, waits_for_i2c", [("drift", False), ("", True)])
+def test_boot_wait_skips_the_i2c_node_only_when_simulating(monkeypatch, simulate, waits_for_i2c):
+    """Under systemd `pi-app run` waits for its device nodes; with [sensors] simulate the IMUs
+    are not on a bus, so /dev/i2c-N is not one of them (the DRM card still is)."""
+    from pi_app.clock import ManualClock
+    from pi_app.service import devices
+
+    waited = []
+    monkeypatch.setattr(devices.DeviceWait, "wait",
+                        lambda self, patterns: waited.extend(patterns) or [])
+    monkeypatch.setenv("SDL_VIDEODRIVER", "kmsdrm")
+
+    class Notifier:
+        enabled = True
+
+        def status(self, text):
+            pass
+
+    cfg = loads_config(f'[sensors]\nbus = 3\nsimulate = "{simulate}"\n')
+    run_cmd._wait_for_devices(cfg, False, ManualClock(), Notifier())
+    assert ("/dev/i2c-3" in waited) is waits_for_i2c
+    assert "/dev/dri/card*" in waited
