@@ -155,13 +155,15 @@ def phase_install(res: Results) -> int:
     shutil.copytree(SHARE / "repo", CHECKOUT, symlinks=True)
     sh(["chown", "-R", "pi:pi", str(CHECKOUT)])
     # The lab's hardware identity for the service (what a Pi's device tree gives it).
+    lab_env = json.loads((SHARE / "lab-env.json").read_text())
     dropin = Path("/etc/systemd/system/pi-app.service.d/lab.conf")
     dropin.parent.mkdir(parents=True, exist_ok=True)
     dropin.write_text("# pi-app lab: the guest's virtual hardware comes up in lab-devices.service,\n"
                       "# and rpi-lgpio reads the board revision a Pi's device tree would give.\n"
                       "[Unit]\nAfter=lab-devices.service\n\n"
-                      f"[Service]\nEnvironment=RPI_LGPIO_REVISION={PI4_REVISION}\n")
-    lab_env = json.loads((SHARE / "lab-env.json").read_text())
+                      f"[Service]\nEnvironment=RPI_LGPIO_REVISION={PI4_REVISION}\n"
+                      + "".join(f"Environment={k}={v}\n"
+                                for k, v in lab_env.get("install_env", {}).items()))
     sudo_env = [f"{k}={v}" for k, v in lab_env.get("install_env", {}).items()]
     log("sudo ./install.sh as user pi")
     t0 = time.monotonic()
@@ -389,8 +391,15 @@ def check_security(res: Results) -> None:
               exposure=exposure, rating=line.split()[-1] if line else None, bound=2.0)
 
 
+def board_env() -> list[str]:
+    """`env` arguments that give pi-app the board identity a Pi's device tree would."""
+    model = json.loads((SHARE / "lab-env.json").read_text()).get("board_model_file")
+    return ["env", f"PI_APP_BOARD_MODEL_FILE={model}"] if model else []
+
+
 def doctor_json(args=()) -> tuple[int, dict, str]:
-    rc, out = sh(["runuser", "-u", "pi", "--", PI_APP, "doctor", "--json", *args], timeout=300)
+    rc, out = sh(["runuser", "-u", "pi", "--", *board_env(), PI_APP, "doctor", "--json", *args],
+                 timeout=300)
     try:
         return rc, json.loads(out.strip().splitlines()[-1]), out
     except (ValueError, IndexError):
@@ -417,8 +426,8 @@ def stub_run(cmd: list[str], config: str) -> dict:
     path = Path("/run/pi-lab/probe.toml")
     path.write_text(config)
     os.chmod(path, 0o644)
-    rc, out = sh(["runuser", "-u", "pi", "--", PI_APP, *cmd, "--config", str(path)]
-                 if cmd[0] == "doctor" else ["runuser", "-u", "pi", "--", PI_APP, *cmd],
+    user = ["runuser", "-u", "pi", "--", *board_env(), PI_APP]
+    rc, out = sh([*user, *cmd, "--config", str(path)] if cmd[0] == "doctor" else [*user, *cmd],
                  timeout=180)
     return {"exit_code": rc, "traceback": has_traceback(out),
             "output": out.strip().splitlines()[-8:]}
