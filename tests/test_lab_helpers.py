@@ -121,3 +121,10 @@ def test_lab_run_fails_when_a_check_is_missing_or_failed():
     failed = dict(every, cue_gpio={"ok": False, "max_error_ms": 80.0})
     assert labrun.summarize({"checks": failed}, {})["ok"] is False
     assert labrun.summarize({"checks": dict(every), "errors": ["boom"]}, {})["ok"] is False
+
+
+def test_the_lab_guest_config_is_valid_for_the_app():
+    from pi_app.config import loads_config
+    text = (LAB / "guest" / "pi-app-lab.toml").read_text().replace("@I2C_BUS@", "1")
+    cfg = loads_config(text, source="lab/guest/pi-app-lab.toml")
+    assert cfg.sensors.simulate == "drift" and cfg.buzzer.enabled and cfg.audio.enabled
