@@ -4,6 +4,7 @@ the FIFO and reports the gap instead of returning misaligned or unaccounted fram
 
 import errno
 
+import numpy as np
 import pytest
 
 from pi_app.acquisition.setup import open_bus
@@ -59,7 +60,9 @@ def test_failed_status_read_is_no_gap_but_failed_burst_is(chips, address):
     with pytest.raises(OSError):
         driver.drain()
     after = driver.drain()
-    assert after.overflowed and after.n_frames == 0
+    # A restart after an I2C error, not an overflow: the reader was not late.
+    assert after.restarted_after_error and not after.overflowed and after.n_frames == 0
+    assert driver.stats.restarts_after_error == 1 and driver.stats.overflows == 0
     clock.advance(0.02)
     assert driver.drain().n_frames > 0
 
@@ -79,3 +82,36 @@ class _FailSecondRdwr:
         if self._calls == 2:
             raise OSError(errno.EIO, "Input/output error")
         return self._bus.i2c_rdwr(*msgs)
+
+
+@pytest.mark.parametrize("chips", ["mpu6500", "lsm6dsox"])
+def test_one_percent_i2c_errors_are_reported_as_read_errors_not_overflows(chips):
+    """Issue 12: with 1 % of transactions failing, the health said "FIFO overflowed" for
+    every FIFO restart; a restart after a failed read is an I2C error (the cable), and an
+    overflow (a late reader: the CPU) is counted only when the FIFO really filled."""
+    from pi_app.acquisition.ring import FLAG_OVERFLOW, FLAG_READ_ERROR, row_flags
+    from pi_app.acquisition.setup import open_reader
+    from pi_app.live.events import FAULT_KINDS
+
+    clock = ManualClock(0.0)
+    bus = open_bus(True, scenario="i2c-noise", seed=3, chips=chips, clock=clock)
+    reader = open_reader(bus, clock)
+    cursors = {role: ring.reader() for role, ring in reader.rings.items()}
+    flags = {role: 0 for role in cursors}
+    while clock.now_s() < 20.0:
+        clock.advance(0.015)
+        reader.poll()
+        for role, cursor in cursors.items():
+            rows = cursor.read().rows
+            flags[role] |= int(np.bitwise_or.reduce(row_flags(rows))) if len(rows) else 0
+    restarts = 0
+    for role, h in reader.snapshot()["sensors"].items():
+        assert h["i2c_errors"] > 0, role
+        assert h["overflows"] == 0, (role, h)
+        restarts += h["fifo_restarts_after_error"]
+        assert h["gaps"] == h["fifo_restarts_after_error"] + h["reconnects"], (role, h)
+        assert not flags[role] & FLAG_OVERFLOW
+        if h["fifo_restarts_after_error"]:
+            assert flags[role] & FLAG_READ_ERROR
+    assert restarts > 0
+    assert "fifo_restart" in FAULT_KINDS

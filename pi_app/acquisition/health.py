@@ -20,8 +20,9 @@ class SensorHealth:
     effective_rate_hz: float = 0.0      # fitted true frame rate of the chip's oscillator
     present: bool = False
     samples: int = 0
-    overflows: int = 0
+    overflows: int = 0                  # FIFO filled before it was read (the reader was late)
     i2c_errors: int = 0
+    fifo_restarts_after_error: int = 0  # FIFO reset because a read failed mid-burst (cable)
     gaps: int = 0
     reconnects: int = 0
     exceptions: int = 0                 # unexpected exceptions caught (bugs, not wiring)

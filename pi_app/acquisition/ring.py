@@ -28,6 +28,7 @@ FLAG_GAP = 1          # first sample after a gap: samples before it were lost
 FLAG_OVERFLOW = 2     # ... the gap was a FIFO overflow
 FLAG_RECONNECT = 4    # ... the gap was a dropout / re-configuration of the sensor
 FLAG_TIME_STEP = 8    # ... the sample clock fit had to re-anchor (frames lost unseen)
+FLAG_READ_ERROR = 16  # ... the FIFO was restarted after a read failed mid-burst
 
 
 def row_flags(rows: np.ndarray) -> np.ndarray:

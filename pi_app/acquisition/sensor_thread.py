@@ -23,8 +23,8 @@ import numpy as np
 
 from pi_app.acquisition.clock_fit import SampleClockFit
 from pi_app.acquisition.health import AcquisitionHealth, SensorHealth
-from pi_app.acquisition.ring import (FLAG_OVERFLOW, FLAG_RECONNECT, FLAG_TIME_STEP,
-                                     SampleRing)
+from pi_app.acquisition.ring import (FLAG_OVERFLOW, FLAG_READ_ERROR, FLAG_RECONNECT,
+                                     FLAG_TIME_STEP, SampleRing)
 from pi_app.clock import Clock
 from pi_app.errors import PiAppError
 from pi_app.hw.imu import ImuDriver, ImuSettings
@@ -267,6 +267,11 @@ class SensorReader:
         if batch.overflowed:
             h.overflows += 1
             self._gap(s, FLAG_OVERFLOW)
+        elif batch.restarted_after_error:
+            # An I2C error cost these samples, not a late reader: counted apart, so the
+            # health points at the wiring and not at the CPU.
+            h.fifo_restarts_after_error += 1
+            self._gap(s, FLAG_READ_ERROR)
         n = batch.n_frames
         if n == 0:
             period_s = s.fit.period_s if s.fit is not None else 0.0

@@ -36,8 +36,11 @@ class FifoBatch:
     """Whole FIFO frames read in one drain, oldest first.
 
     `acc_g` and `gyro_dps` have shape (n, 3), float64, sensor axes. `overflowed` is True when
-    the FIFO had filled before this drain: frames were lost, the FIFO was reset, and the
-    frames here (possibly none) start after a gap. `frames_lost_estimate` is a lower bound on
+    the FIFO had filled before this drain (the reader was late): frames were lost, the FIFO
+    was reset, and the frames here (possibly none) start after a gap.
+    `restarted_after_error` is True when the FIFO was reset because an earlier read failed
+    mid-burst (an I2C error, not an overflow: bytes may have left the FIFO unaccounted for):
+    the frames here start after a gap as well. `frames_lost_estimate` is a lower bound on
     lost frames when known, else 0.
     """
 
@@ -45,14 +48,25 @@ class FifoBatch:
     gyro_dps: np.ndarray
     overflowed: bool = False
     frames_lost_estimate: int = 0
+    restarted_after_error: bool = False
 
     @property
     def n_frames(self) -> int:
         return int(self.acc_g.shape[0])
 
+    @property
+    def gap(self) -> bool:
+        """Frames were lost before the ones in this batch (either reason)."""
+        return self.overflowed or self.restarted_after_error
+
     @staticmethod
     def empty(overflowed: bool = False) -> "FifoBatch":
         return FifoBatch(np.zeros((0, 3)), np.zeros((0, 3)), overflowed)
+
+    @staticmethod
+    def after_read_error() -> "FifoBatch":
+        """No frames: the FIFO was restarted after a failed read (see the class doc)."""
+        return FifoBatch(np.zeros((0, 3)), np.zeros((0, 3)), restarted_after_error=True)
 
 
 @dataclass
@@ -61,6 +75,7 @@ class DriverStats:
 
     frames_read: int = 0
     overflows: int = 0
+    restarts_after_error: int = 0     # FIFO resets because a read failed mid-burst
     bytes_read: int = 0
     partial_frame_bytes_left: int = field(default=0)   # bytes left in the FIFO (< 1 frame)
 
@@ -115,7 +130,8 @@ class ImuDriver(abc.ABC):
     @abc.abstractmethod
     def drain(self) -> FifoBatch:
         """Read every whole frame now in the FIFO (in bursts via `i2c_rdwr`), convert to g and
-        deg/s. On overflow: reset the FIFO and return `overflowed=True`."""
+        deg/s. On overflow: reset the FIFO and return `overflowed=True`; after a read that
+        failed mid-burst: reset it and return `restarted_after_error=True`."""
 
     @abc.abstractmethod
     def reset_fifo(self) -> None:

@@ -211,7 +211,10 @@ class Lsm6dsDriver(ImuDriver):
         if not self._odr_code:
             raise RuntimeError(f"{self.describe()}: configure() must be called before drain()")
         if self._gap:
-            return self._overflow(0)
+            # The last drain failed mid-burst: an I2C error, not an overflow.
+            self.stats.restarts_after_error += 1
+            self.reset_fifo()
+            return FifoBatch.after_read_error()
         self._reading_fifo = False
         try:
             if self._part.tagged_fifo:

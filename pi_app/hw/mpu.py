@@ -196,8 +196,8 @@ class MpuDriver(ImuDriver):
             # so its frame alignment and timing cannot be trusted. Restart it, report a gap.
             self._fifo_suspect = False
             self.reset_fifo()
-            self.stats.overflows += 1
-            return FifoBatch.empty(overflowed=True)
+            self.stats.restarts_after_error += 1
+            return FifoBatch.after_read_error()
         status = self.bus.read_byte_data(self.address, INT_STATUS)
         count = self.fifo_count()
         # A FIFO within one frame of full has lost, or is about to lose, its oldest bytes while

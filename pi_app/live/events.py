@@ -24,8 +24,9 @@ from typing import IO
 from pi_app.errors import ConfigError
 
 #: Event kinds passed to on_event that are faults (the others are logged as "info").
-FAULT_KINDS = frozenset({"sensor_lost", "sensor_back", "overflow", "gap", "i2c_errors",
-                         "stall", "stall_cleared", "hook_error", "analysis_error"})
+FAULT_KINDS = frozenset({"sensor_lost", "sensor_back", "overflow", "fifo_restart", "gap",
+                         "i2c_errors", "stall", "stall_cleared", "hook_error",
+                         "analysis_error"})
 
 
 def _num(value):

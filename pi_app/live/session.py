@@ -400,6 +400,13 @@ class LiveSession:
                                {"t_s": t_s, "role": role,
                                 "count": h["overflows"] - prev["overflows"],
                                 "detail": f"{where} FIFO overflowed (samples lost)"})
+                restarts = (h.get("fifo_restarts_after_error", 0)
+                            - prev.get("fifo_restarts_after_error", 0))
+                if restarts > 0:
+                    self._call("on_event", "fifo_restart",
+                               {"t_s": t_s, "role": role, "count": restarts,
+                                "detail": f"{where} FIFO restarted after a failed I2C read "
+                                          "(samples lost): check its cable and connectors"})
                 new_errors = h["i2c_errors"] - prev["i2c_errors"]
                 if new_errors > 0:
                     self._errors_unlogged[role] = self._errors_unlogged.get(role, 0) + new_errors

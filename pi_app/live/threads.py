@@ -12,6 +12,26 @@ from typing import Callable
 from pi_app.live.session import LiveSession
 
 
+class FramePacer:
+    """Frame times at a fixed rate: `wait_s(now_s)` after a frame says how long to wait for
+    the next one, so the rate is `fps` whatever a frame costs (as long as it costs less than
+    a period). A frame later than one period restarts the schedule instead of bursting to
+    catch up. Times in seconds on any monotonic clock."""
+
+    def __init__(self, fps: float):
+        if not fps > 0:
+            raise ValueError("fps must be > 0")
+        self.period_s = 1.0 / float(fps)
+        self._next_s: float | None = None
+
+    def wait_s(self, now_s: float) -> float:
+        """Seconds from `now_s` until the next frame is due (>= 0)."""
+        if self._next_s is None or now_s - self._next_s > self.period_s:
+            self._next_s = now_s
+        self._next_s += self.period_s
+        return max(0.0, self._next_s - now_s)
+
+
 class LiveApp:
     """The threaded live app: the sensor thread, the analysis thread (session.step every
     `analysis_interval_s` of clock time) and, on the caller's (main) thread, the UI loop.
@@ -76,8 +96,10 @@ class LiveApp:
         """The main thread's loop until `seconds` of clock time passed, the stop event is
         set, the coach quits or a thread died: draw the newest snapshot (with a UI) and turn
         key presses into coach commands. Never blocks the analysis (SnapshotBox)."""
+        import time
         start_s = self.clock.now_s()
-        period_s = 1.0 / self.ui_fps if self.ui is not None else wall_poll_s
+        # The frame rate is a wall-clock rate whatever the session clock does.
+        pacer = FramePacer(self.ui_fps if self.ui is not None else 1.0 / wall_poll_s)
         while not self.stop_event.is_set():
             if seconds is not None and self.clock.now_s() - start_s >= seconds:
                 break
@@ -96,7 +118,7 @@ class LiveApp:
                     self.session.commands.put(command)
             if on_frame is not None:
                 on_frame()
-            self.stop_event.wait(period_s)
+            self.stop_event.wait(pacer.wait_s(time.monotonic()))
 
     def _analysis_stalled(self, now_s: float) -> tuple[str, ...]:
         last = self.session.heartbeats.last("analysis")

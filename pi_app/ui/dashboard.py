@@ -258,7 +258,13 @@ class Dashboard:
         self.r_cues = R(1300, 612, 604, 196)
         self.r_health = R(1300, 820, 604, 160)
         self.r_keys = R(0, 992, 1920, 88)
+        # The banner's bottom rule is drawn centred on its edge: its region reaches the alert.
+        self.g_top = R(0, 0, 1920, 158)
         self._surface = None
+        self._last_target = None
+        self._keys: dict = {}
+        self._trace_layers: dict = {}
+        self.dirty_rects: list[pygame.Rect] = []
         self._static = self._build_static()
 
     def _r(self, x, y, w, h) -> pygame.Rect:
@@ -287,34 +293,93 @@ class Dashboard:
         pygame.draw.line(layer, W.PANEL_EDGE, self.r_keys.topleft, self.r_keys.topright, 2)
         self._dial_geometry()
         self._draw_dial_face(layer)
+        reach = self.dial_r + self.px(10)      # the needle's tip disc reaches past the rim
+        self.g_dial_disc = pygame.Rect(0, 0, 2 * reach, 2 * reach)
+        self.g_dial_disc.center = self.dial_c
+        self.g_dial_disc = self.g_dial_disc.clip(self.r_dial)
+        # Lines are px(6) wide at most and clipped to the plot: 4 px of margin hold them.
+        self.g_trace_lines = self._trace_plot().inflate(self.px(8), self.px(8))
+        self.g_body_figure = self._body_figure()
         return layer
 
     # -- frame ---------------------------------------------------------------------------
     def draw(self, s: LiveSnapshot, target: pygame.Surface | None = None) -> pygame.Surface:
-        """Draw snapshot `s`; returns the surface drawn on."""
+        """Draw snapshot `s`; returns the surface drawn on.
+
+        Drawing into the same surface as the previous frame repaints only the panels whose
+        content changed (each panel is restored from the static layer and redrawn, clipped
+        to its own rectangle); `dirty_rects` lists them for `pygame.display.update`. A new
+        target (or size) is drawn whole, and the result is the same pixels either way."""
         if target is None:
             if self._surface is None:
                 self._surface = pygame.Surface(self.size)
             target = self._surface
         elif target.get_size() != self.size:
             self.resize(target.get_size())
-        target.blit(self._static, (0, 0))
+        whole = target is not self._last_target
+        if whole:
+            target.blit(self._static, (0, 0))
+            self._keys = {}
+            self._last_target = target
         state = drift_view(s)
         alerts = alert_lines(s)
         body = crossbody_view(s)
+        legend = key_legend(s)
         self.labels = {"state": state.title, "state_key": state.key, "detail": state.detail,
-                       "alerts": alerts, "crossbody": body.caption,
-                       "keys": key_legend(s)}
-        self._draw_top(target, s, state)
-        self._draw_alerts(target, alerts)
-        self._draw_cadence(target, s)
-        self._draw_dial(target, s)
-        self._draw_bars(target, s)
-        self._draw_traces(target, s)
-        self._draw_body(target, body)
-        self._draw_cues(target, s)
-        self._draw_health(target, s)
-        self._draw_keys(target, self.labels["keys"])
+                       "alerts": alerts, "crossbody": body.caption, "keys": legend}
+        level = _quantised_level(body.intensity)
+        shown = tuple(s.recent_strides[-N_STRIDES_SHOWN:])
+        missing = tuple(st.role for st in s.sensors if not st.present)
+        live_deg = None if s.rel_phase_deg is None else round(s.rel_phase_deg % 360)
+        scale = self._trace_scale(s)
+        # (name, region, key, paint, small region, small key): when only the small key
+        # changed, only the small region is repainted (the needle, the lines, the figure).
+        panels = (
+            ("top", self.g_top, (state, s.simulated, s.scenario, s.recording,
+                                 _clock(s.t_s - s.session_start_s)),
+             lambda: self._draw_top(target, s, state), None, None),
+            ("alerts", self.r_alert, tuple(alerts), lambda: self._draw_alerts(target, alerts),
+             None, None),
+            ("cadence", self.r_cad, (None if s.cadence_spm is None else
+                                     f"{s.cadence_spm:.0f}", s.metronome_on,
+                                     s.metronome_target_spm),
+             lambda: self._draw_cadence(target, s), None, None),
+            ("dial", self.r_dial, (s.band_deg, s.band_source, shown, missing, live_deg,
+                                   (s.phase_confidence or 1.0) >= 0.5),
+             lambda: self._draw_dial(target, s), self.g_dial_disc,
+             (s.rel_phase_deg, s.phase_confidence)),
+            ("bars", self.r_bars, (s.band_deg, shown), lambda: self._draw_bars(target, s),
+             None, None),
+            ("traces", self.r_trace, scale, lambda: self._draw_traces(target, s, scale),
+             self.g_trace_lines,
+             _Identity(s.trace_t_s, s.trace_pelvis_deg, s.trace_thorax_deg)),
+            ("body", self.r_body, (body.direction, body.lit, body.caption),
+             lambda: self._draw_body(target, body, level), self.g_body_figure, level),
+            ("cues", self.r_cues, (s.cue_log, s.cue_mode, s.muted, s.session_start_s),
+             lambda: self._draw_cues(target, s), None, None),
+            ("health", self.r_health, (s.sensors, s.calibration_text),
+             lambda: self._draw_health(target, s), None, None),
+            ("keys", self.r_keys, tuple(legend), lambda: self._draw_keys(target, legend),
+             None, None),
+        )
+        self.dirty_rects = [target.get_rect()] if whole else []
+        clip = target.get_clip()
+        for name, region, key, paint, small, small_key in panels:
+            old = self._keys.get(name)
+            if old is not None and _same(old[0], key):
+                if small is None or _same(old[1], small_key):
+                    continue
+                region = small
+            if not whole:
+                if name not in _PAINTS_ITS_BACKGROUND:
+                    target.blit(self._static, region, region)
+                self.dirty_rects.append(region)
+            target.set_clip(region)
+            try:
+                paint()
+            finally:
+                target.set_clip(clip)
+            self._keys[name] = (key, small_key)
         return target
 
     # -- top banner ----------------------------------------------------------------------
@@ -537,48 +602,77 @@ class Dashboard:
                    anchor="topright")
 
     # -- rotation traces -----------------------------------------------------------------
-    def _draw_traces(self, surf, s: LiveSnapshot) -> None:
-        t, px = self.text, self.px
+    def _trace_plot(self) -> pygame.Rect:
         r = self._inner["trace"]
-        axis_w = px(70)
-        plot = pygame.Rect(r.x + axis_w, r.y + px(44), r.width - axis_w - px(8),
-                           r.height - px(84))
-        tt = np.asarray(s.trace_t_s, dtype=float)
-        series = (("PELVIS", s.trace_pelvis_deg, W.PELVIS, px(3)),
-                  ("THORAX", s.trace_thorax_deg, W.THORAX, px(6)))
-        # Legend: colour plus line weight and the name.
+        axis_w = self.px(70)
+        return pygame.Rect(r.x + axis_w, r.y + self.px(44), r.width - axis_w - self.px(8),
+                           r.height - self.px(84))
+
+    def _trace_layer(self, scale: int | None) -> pygame.Surface:
+        """The trace panel without its lines: legend, and the axes for `scale` (deg) or the
+        "no signal" text (None). Drawn once per scale, blitted every frame."""
+        layer = self._trace_layers.get(scale)
+        if layer is not None:
+            return layer
+        t, px = self.text, self.px
+        r, panel = self._inner["trace"], self.r_trace
+        layer = pygame.Surface(panel.size)
+        layer.blit(self._static, (0, 0), panel)
+        dx, dy = -panel.x, -panel.y
+        plot = self._trace_plot().move(dx, dy)
         x = plot.x
-        for name, _, colour, width in series:
-            pygame.draw.line(surf, colour, (x, r.y + px(16)), (x + px(40), r.y + px(16)), width)
-            rect = t.blit(surf, name, px(28), (x + px(50), r.y + px(16)), colour,
-                          anchor="midleft")
+        for name, colour, width in (("PELVIS", W.PELVIS, px(3)), ("THORAX", W.THORAX, px(6))):
+            y = r.y + px(16) + dy
+            pygame.draw.line(layer, colour, (x, y), (x + px(40), y), width)
+            rect = t.blit(layer, name, px(28), (x + px(50), y), colour, anchor="midleft")
             x = rect.right + px(30)
+        if scale is None:
+            t.blit(layer, "no rotation signal yet", px(34), plot.center, W.DIM, anchor="center")
+        else:
+            for v in (-scale, 0, scale):
+                yy = plot.centery - v / scale * plot.h / 2
+                pygame.draw.line(layer, W.DIM if v == 0 else W.FAINT, (plot.x, yy),
+                                 (plot.right, yy), px(2) if v == 0 else 1)
+                t.blit(layer, f"{v:+d}°" if v else "0", px(24), (plot.x - px(8), yy), W.DIM,
+                       anchor="midright")
+            for sec in range(0, int(TRACE_WINDOW_S) + 1):
+                xx = plot.right - sec / TRACE_WINDOW_S * plot.w
+                pygame.draw.line(layer, W.FAINT, (xx, plot.bottom), (xx, plot.bottom + px(6)), 1)
+                t.blit(layer, "now" if sec == 0 else f"-{sec} s", px(22),
+                       (xx, plot.bottom + px(8)), W.DIM, anchor="midtop")
+        self._trace_layers[scale] = layer
+        return layer
+
+    @staticmethod
+    def _trace_scale(s: LiveSnapshot) -> int | None:
+        """The trace axis half-range (deg) for snapshot `s`; None without a signal."""
+        tt = np.asarray(s.trace_t_s, dtype=float)
         if tt.size < 2:
-            t.blit(surf, "no rotation signal yet", px(34), plot.center, W.DIM, anchor="center")
-            return
-        t_end = tt[-1]
-        sel = tt >= t_end - TRACE_WINDOW_S
+            return None
+        sel = tt >= tt[-1] - TRACE_WINDOW_S
         peak = 0.0
-        for _, y, _, _ in series:
+        for y in (s.trace_pelvis_deg, s.trace_thorax_deg):
             y = np.asarray(y, dtype=float)[sel] if len(y) == tt.size else np.empty(0)
             if y.size and np.isfinite(y).any():
                 peak = max(peak, float(np.nanmax(np.abs(y))))
         # Stepped scale so the axis does not breathe with every stride.
-        scale = next((v for v in (10, 15, 20, 30, 45, 60, 90, 180) if peak <= v), 180)
-        for v in (-scale, 0, scale):
-            yy = plot.centery - v / scale * plot.h / 2
-            pygame.draw.line(surf, W.DIM if v == 0 else W.FAINT, (plot.x, yy), (plot.right, yy),
-                             px(2) if v == 0 else 1)
-            t.blit(surf, f"{v:+d}°" if v else "0", px(24), (plot.x - px(8), yy), W.DIM,
-                   anchor="midright")
-        for sec in range(0, int(TRACE_WINDOW_S) + 1):
-            xx = plot.right - sec / TRACE_WINDOW_S * plot.w
-            pygame.draw.line(surf, W.FAINT, (xx, plot.bottom), (xx, plot.bottom + px(6)), 1)
-            t.blit(surf, "now" if sec == 0 else f"-{sec} s", px(22), (xx, plot.bottom + px(8)),
-                   W.DIM, anchor="midtop")
+        return next((v for v in (10, 15, 20, 30, 45, 60, 90, 180) if peak <= v), 180)
+
+    def _draw_traces(self, surf, s: LiveSnapshot, scale: int | None) -> None:
+        px = self.px
+        plot = self._trace_plot()
+        series = ((s.trace_pelvis_deg, W.PELVIS, px(3)), (s.trace_thorax_deg, W.THORAX, px(6)))
+        # The clip rect is the part being repainted: copy only that much of the layer.
+        clip = surf.get_clip()
+        surf.blit(self._trace_layer(scale), clip, clip.move(-self.r_trace.x, -self.r_trace.y))
+        if scale is None:
+            return
+        tt = np.asarray(s.trace_t_s, dtype=float)
+        t_end = tt[-1]
+        sel = tt >= t_end - TRACE_WINDOW_S
         ts = tt[sel]
         xs = plot.right - (t_end - ts) / TRACE_WINDOW_S * plot.w
-        for _, y, colour, width in series:
+        for y, colour, width in series:
             y = np.asarray(y, dtype=float)
             if y.size != tt.size:
                 continue
@@ -594,11 +688,14 @@ class Dashboard:
                     pygame.draw.lines(surf, colour, False, pts, width)
 
     # -- cross-body panel ----------------------------------------------------------------
-    def _draw_body(self, surf, view: CrossBodyView) -> None:
+    def _body_figure(self) -> pygame.Rect:
+        r = self._inner["body"]
+        return pygame.Rect(r.x, r.y, int(r.width * 0.56), r.height - self.px(66))
+
+    def _draw_body(self, surf, view: CrossBodyView, level: float) -> None:
         t, px = self.text, self.px
         r = self._inner["body"]
-        cap_h = px(66)
-        fig = pygame.Rect(r.x, r.y, int(r.width * 0.56), r.height - cap_h)
+        fig = self._body_figure()
         cx = fig.centerx
         top = fig.y + px(4)
         hh = fig.height
@@ -614,7 +711,6 @@ class Dashboard:
         pygame.draw.polygon(surf, W.DIM, outline, px(2))
 
         on = lambda name: name in view.lit  # noqa: E731
-        level = 0.35 + 0.65 * view.intensity
 
         def muscle(points, name):
             colour = W.lerp_colour(W.MUSCLE_OFF, W.MUSCLE_ON, level) if on(name) else W.MUSCLE_OFF
@@ -754,6 +850,40 @@ class Dashboard:
             rect = t.blit(surf, action, size, (box.right + px(8), r.centery), W.TEXT,
                           anchor="midleft")
             x = rect.right + px(26)
+
+
+#: Panels that paint every pixel of their region, background included.
+_PAINTS_ITS_BACKGROUND = frozenset({"traces"})
+
+#: Steps of the cross-body muscle colour: 1/32 of the way from off to on is far below what an eye
+#: tells apart from a few metres, and it lets an unchanged panel go unpainted.
+LEVEL_STEPS = 32
+
+
+def _quantised_level(intensity: float) -> float:
+    """Muscle colour level 0.35..1 for a turning intensity 0..1, in LEVEL_STEPS steps."""
+    return round((0.35 + 0.65 * float(intensity)) * LEVEL_STEPS) / LEVEL_STEPS
+
+
+class _Identity:
+    """A panel key that equals another one holding the very same objects (the snapshot's
+    trace arrays: a new snapshot brings new arrays, comparing their values costs more than
+    drawing them)."""
+
+    def __init__(self, *objects):
+        self.objects = objects
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, _Identity) and len(other.objects) == len(self.objects) and \
+            all(a is b for a, b in zip(self.objects, other.objects))
+
+
+def _same(a, b) -> bool:
+    """a == b for panel keys (tuples of numbers, strings and frozen dataclasses)."""
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):  # something array-like inside: treat as changed
+        return False
 
 
 def _in_band(deg: float, band) -> bool | None:

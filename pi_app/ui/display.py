@@ -148,6 +148,7 @@ class LiveUI:
         self.simulated = simulated
         self.dashboard = Dashboard(screen.get_size())
         self.closed = False
+        self._exposed = False
 
     def draw(self, snapshot) -> None:
         """Draw `snapshot` and show it."""
@@ -161,7 +162,13 @@ class LiveUI:
             # The demo's world is simulated whatever the snapshot says: never hide that.
             snapshot = dataclasses.replace(snapshot, simulated=True)
         self.dashboard.draw(snapshot, screen)
-        pygame.display.flip()
+        if self._exposed:
+            # The window system lost what was shown (uncovered window): show all of it.
+            self._exposed = False
+            pygame.display.flip()
+        elif self.dashboard.dirty_rects:
+            # Only the panels that changed reach the screen (all of it on the first frame).
+            pygame.display.update(self.dashboard.dirty_rects)
 
     def poll_commands(self) -> list:
         """Coach commands from the pending key presses (and the window's close button)."""
@@ -170,7 +177,10 @@ class LiveUI:
         from pi_app.ui.keys import commands_from_events
         if self.closed:
             return []
-        return commands_from_events(pygame.event.get())
+        events = pygame.event.get()
+        if any(e.type in (pygame.WINDOWEXPOSED, pygame.VIDEOEXPOSE) for e in events):
+            self._exposed = True
+        return commands_from_events(events)
 
     def close(self) -> None:
         import pygame
