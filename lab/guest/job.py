@@ -266,8 +266,9 @@ def phase_service(res: Results, rebooted: bool = True) -> int:
                             str(OUT / "cue.wav"), str(stop)],
                            stdout=open(OUT / "arec.log", "w"), stderr=subprocess.STDOUT)
     gpio_value = f"{dev['GPIO_SIM_DIR']}/sim_gpio18/value"
+    # Every 5 ms: finer polling takes CPU the app needs under TCG, and the bounds are 40 ms.
     watch = subprocess.Popen([sys.executable, str(GUEST / "gpiowatch.py"), gpio_value,
-                              str(OUT / "gpio18.jsonl"), str(stop)])
+                              str(OUT / "gpio18.jsonl"), str(stop), "0.005"])
 
     # READY (Type=notify: active only after READY=1) and the watchdog for a minute.
     ready = wait_active(240)
@@ -369,6 +370,11 @@ def check_cue(res: Results, cue) -> None:
 
 def check_kill(res: Results) -> None:
     pid = prop("MainPID")
+    if not pid.isdigit() or int(pid) <= 1:
+        # `kill -KILL 0` would hit the job's own process group.
+        res.check("sigkill_restart", False, error=f"no main process to kill (MainPID {pid!r}, "
+                  f"state {prop('ActiveState')})")
+        return
     n0 = int(prop("NRestarts") or 0)
     sessions0 = db_query("SELECT id, n_samples FROM sessions ORDER BY id") if DB.exists() else []
     t0 = time.monotonic()
@@ -535,7 +541,9 @@ def check_install_after_reboot(res: Results) -> None:
 
 def check_uninstall(res: Results) -> None:
     sessions = db_query("SELECT COUNT(*) FROM sessions")[0][0]
-    rc, out = sh(["runuser", "-u", "pi", "--", "sudo", "./install.sh", "--uninstall"],
+    lab_env = json.loads((SHARE / "lab-env.json").read_text())
+    sudo_env = [f"{k}={v}" for k, v in lab_env.get("install_env", {}).items()]
+    rc, out = sh(["runuser", "-u", "pi", "--", "sudo", *sudo_env, "./install.sh", "--uninstall"],
                  cwd=CHECKOUT, timeout=300)
     (OUT / "uninstall.log").write_text(out)
     kept = DB.exists() and db_query("SELECT COUNT(*) FROM sessions")[0][0] == sessions
