@@ -41,6 +41,9 @@ DB = Path("/var/lib/pi-app/sessions.db")
 # x86 guest has no device tree, so rpi-lgpio reads its documented override instead.
 PI4_REVISION = "c03111"
 WATCHDOG_S = 60.0
+# The installed unit's WatchdogSec (what the pings are judged against) and the lab's allowance.
+UNIT_WATCHDOG_S = 10.0
+LAB_WATCHDOG_S = 120.0
 # Under TCG the guest runs 10-20x slower than native: bounds here are loose on purpose and
 # the numbers are reported either way (the design goal for sound is 50 ms).
 CUE_SOUND_GOAL_MS = 50.0
@@ -162,8 +165,10 @@ def phase_install(res: Results) -> int:
                       "# and rpi-lgpio reads the board revision a Pi's device tree would give.\n"
                       "[Unit]\nAfter=lab-devices.service\n\n"
                       "# Under TCG importing numpy/scipy/pygame alone takes ~50 s: the unit's\n"
-                      "# 60 s start timeout is for a Pi. The watchdog stays as installed.\n"
-                      f"[Service]\nTimeoutStartSec=240\n"
+                      "# 60 s start timeout is for a Pi. The watchdog gets room too, so a slow\n"
+                      "# guest is not killed before the other checks run; the lab still judges\n"
+                      "# the pings against the installed WatchdogSec (see ready_and_watchdog).\n"
+                      f"[Service]\nTimeoutStartSec=240\nWatchdogSec={LAB_WATCHDOG_S:g}s\n"
                       f"Environment=RPI_LGPIO_REVISION={PI4_REVISION}\n"
                       + "".join(f"Environment={k}={v}\n"
                                 for k, v in lab_env.get("install_env", {}).items()))
@@ -275,7 +280,7 @@ def phase_service(res: Results, rebooted: bool = True) -> int:
     start = mono_prop_s("ExecMainStartTimestampMonotonic")
     active = mono_prop_s("ActiveEnterTimestampMonotonic")
     ready_s = round(active - start, 2) if ready and start and active else None
-    stamps, states = [], []
+    stamps, states, statuses = [], [], []
     t_ready = time.monotonic()
     restarts0 = prop("NRestarts")
     shot1 = {}
@@ -284,18 +289,22 @@ def phase_service(res: Results, rebooted: bool = True) -> int:
         if w is not None and (not stamps or w != stamps[-1]):
             stamps.append(w)
         states.append(prop("ActiveState"))
+        status = prop("StatusText")
+        if status and status not in statuses:
+            statuses.append(status)
         if not shot1 and time.monotonic() - t_ready > 5:
             shot1 = grab("kms-1.png")
         time.sleep(2.0)
     t_end = time.monotonic()
     (OUT / "journal-first-minute.txt").write_text(journal_since(0))
     gap = analysis.largest_gap_s(stamps, t_ready, t_end) if stamps else None
-    wd_ok = (ready and bool(stamps) and gap is not None and gap < 10.0
+    wd_ok = (ready and bool(stamps) and gap is not None and gap < UNIT_WATCHDOG_S
              and all(s == "active" for s in states) and prop("NRestarts") == restarts0)
     res.check("ready_and_watchdog", wd_ok, ready=ready, ready_after_start_s=ready_s,
               watched_s=round(t_end - t_ready, 1), watchdog_pings_seen=len(stamps),
               largest_ping_gap_s=None if gap is None else round(gap, 2),
-              restarts=prop("NRestarts"), status=prop("StatusText"))
+              restarts=prop("NRestarts"), unit_watchdog_s=UNIT_WATCHDOG_S,
+              lab_watchdog_allowance_s=LAB_WATCHDOG_S, statuses_seen=statuses[-6:])
 
     # The dashboard on the KMS/DRM device.
     ids = plane_fb_ids()
@@ -455,8 +464,8 @@ def check_i2c_stub(res: Results, dev: dict) -> None:
     sh(["i2cset", "-y", bus, "0x68", "0x75", "0x68"])
     sh(["i2cset", "-y", bus, "0x69", "0x75", "0x68"])
     both = f"[sensors]\nbus = {bus}\npelvis_address = 0x68\nthorax_address = 0x69\n"
-    cases = {"present_no_i2c_rdwr": stub_run(["sensors", "--bus", bus, "--seconds", "2"], ""),
-             "doctor_present_no_i2c_rdwr": stub_run(["doctor", "--json"], both)}
+    # Each start of pi-app costs ~45 s under TCG: four cases cover present/wrong/absent.
+    cases = {"present_no_i2c_rdwr": stub_run(["sensors", "--bus", bus, "--seconds", "2"], "")}
     sh(["i2cset", "-y", bus, "0x69", "0x75", "0x12"])
     cases["wrong_who_am_i"] = stub_run(["sensors", "--bus", bus, "--seconds", "2"], "")
     cases["doctor_wrong_who_am_i"] = stub_run(["doctor", "--json"], both)
