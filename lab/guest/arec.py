@@ -31,22 +31,27 @@ def main(argv: list[str]) -> int:
     if err < 0:
         print(f"arec: cannot open {device}: error {err}", file=sys.stderr)
         return 1
-    # A 1 s buffer: reads under emulation come late, and an overrun loses the time mapping.
-    err = lib.snd_pcm_set_params(pcm, SND_PCM_FORMAT_S16_LE, SND_PCM_ACCESS_RW_INTERLEAVED,
-                                 CHANNELS, RATE_HZ, 0, 1000000)
-    if err < 0:
-        print(f"arec: {device} refuses S16_LE/{CHANNELS} ch/{RATE_HZ} Hz: error {err}",
+    # snd-aloop's capture side must use the format its playback side already runs at (the
+    # app's mixer opens first): try the usual ones. A 1 s buffer: reads under emulation come
+    # late, and an overrun loses the time mapping.
+    for rate_hz, channels in ((RATE_HZ, CHANNELS), (44100, 1), (44100, 2), (48000, 1)):
+        err = lib.snd_pcm_set_params(pcm, SND_PCM_FORMAT_S16_LE, SND_PCM_ACCESS_RW_INTERLEAVED,
+                                     channels, rate_hz, 0, 1000000)
+        if err == 0:
+            break
+    else:
+        print(f"arec: {device} accepts none of the S16_LE formats tried: error {err}",
               file=sys.stderr)
         return 1
-    buf = (ctypes.c_int16 * (CHUNK * CHANNELS))()
+    buf = (ctypes.c_int16 * (CHUNK * channels))()
     segments = [{"first_frame": 0, "t0_s": None}]
     seg_frames = 0
     total = 0
     xruns = 0
     with wave.open(out, "wb") as w:
-        w.setnchannels(CHANNELS)
+        w.setnchannels(channels)
         w.setsampwidth(2)
-        w.setframerate(RATE_HZ)
+        w.setframerate(rate_hz)
         lib.snd_pcm_start(pcm)
         while not os.path.exists(stop_file):
             n = lib.snd_pcm_readi(pcm, buf, CHUNK)
@@ -58,16 +63,16 @@ def main(argv: list[str]) -> int:
                 segments.append({"first_frame": total, "t0_s": None})
                 seg_frames = 0
                 continue
-            w.writeframes(bytes(buf)[: n * CHANNELS * 2])
+            w.writeframes(bytes(buf)[: n * channels * 2])
             total += n
             seg_frames += n
-            bound = t - seg_frames / RATE_HZ
+            bound = t - seg_frames / rate_hz
             seg = segments[-1]
             if seg["t0_s"] is None or bound < seg["t0_s"]:
                 seg["t0_s"] = bound
     lib.snd_pcm_close(pcm)
     with open(out + ".json", "w") as f:
-        json.dump({"rate_hz": RATE_HZ, "channels": CHANNELS, "frames": total,
+        json.dump({"rate_hz": rate_hz, "channels": channels, "frames": total,
                    "segments": segments, "xruns": xruns}, f)
     return 0
 

@@ -334,15 +334,16 @@ def phase_service(res: Results, rebooted: bool = True) -> int:
             p.wait(30)
         except subprocess.TimeoutExpired:
             p.kill()
-    check_cue(res, cue)
 
-    check_kill(res)
-    check_security(res)
-    check_doctor(res)
-    check_i2c_stub(res, dev)
-    check_faults(res, dev)
-    check_install_after_reboot(res)
-    check_uninstall(res)
+    # One failing step must not hide the others.
+    for step in (lambda r: check_cue(r, cue), check_kill, check_security, check_doctor, lambda r: check_i2c_stub(r, dev),
+                 lambda r: check_faults(r, dev), check_install_after_reboot, check_uninstall):
+        try:
+            step(res)
+        except Exception:
+            res.data.setdefault("errors", []).append(traceback.format_exc())
+            res.save()
+            log("step failed:\n" + traceback.format_exc())
     (OUT / "journal-pi-app.txt").write_text(journal_since(0))
     res.time("service_phase_s", time.monotonic() - t_phase)
     return 0
@@ -356,7 +357,18 @@ def check_cue(res: Results, cue) -> None:
         res.check("cue_gpio", False, error=why)
         return
     cue_t, kind, latency_ms = cue
-    meta = json.loads((OUT / "cue.wav.json").read_text())
+    if not (OUT / "cue.wav.json").exists():
+        res.check("cue_sound", False, cue_kind=kind, cue_t_s=round(cue_t, 4),
+                  error="no loopback recording: " + (OUT / "arec.log").read_text()[-300:])
+        meta = None
+    else:
+        meta = json.loads((OUT / "cue.wav.json").read_text())
+    if meta is not None:
+        check_cue_sound(res, cue_t, kind, latency_ms, meta)
+    check_cue_gpio(res, cue_t, kind)
+
+
+def check_cue_sound(res: Results, cue_t: float, kind: str, latency_ms, meta: dict) -> None:
     rate, samples = analysis.read_wav_channel0(str(OUT / "cue.wav"))
     onsets = analysis.find_onsets(samples, rate)
     onset_t = [analysis.frame_time_s(f, meta["segments"], rate) for f in onsets]
@@ -371,6 +383,9 @@ def check_cue(res: Results, cue) -> None:
               recorded_s=round(meta["frames"] / rate, 1), xruns=meta["xruns"])
     sh([VENV_PY, str(GUEST / "plot_cue.py"), str(OUT / "cue.wav"), str(cue_t),
         "" if heard is None else str(heard), str(OUT / "cue-waveform.png")], timeout=300)
+
+
+def check_cue_gpio(res: Results, cue_t: float, kind: str) -> None:
     rc, out = sh([VENV_PY, "-c", "import json,sys; from pi_app.cues.patterns import PATTERNS; "
                   "print(json.dumps(PATTERNS[sys.argv[1]].rhythm_ms()))", kind])
     rhythm = json.loads(out.strip().splitlines()[-1]) if rc == 0 else []
