@@ -111,3 +111,24 @@ def test_boot_wait_skips_the_i2c_node_only_when_simulating(monkeypatch, simulate
     run_cmd._wait_for_devices(cfg, False, ManualClock(), Notifier())
     assert ("/dev/i2c-3" in waited) is waits_for_i2c
     assert "/dev/dri/card*" in waited
+
+
+def test_an_smbus_only_adapter_is_one_clear_error_not_endless_read_errors():
+    """i2c-stub (and SMBus-only USB adapters) answer WHO_AM_I but lack I2C_RDWR: opening the
+    sensors says so instead of counting failed FIFO reads forever (found by the reality lab)."""
+    import smbus2
+
+    from pi_app.acquisition.setup import open_reader
+    from pi_app.clock import ManualClock
+    from pi_app.sim import open_simulated_bus
+
+    clock = ManualClock()
+    bus = open_simulated_bus("steady", clock=clock, bus_number=5)
+    # What the kernel's i2c-stub reports (i2cdetect -F): SMBus quick/byte/word/block only.
+    bus.funcs = (smbus2.I2cFunc.SMBUS_QUICK | smbus2.I2cFunc.SMBUS_BYTE
+                 | smbus2.I2cFunc.SMBUS_BYTE_DATA | smbus2.I2cFunc.SMBUS_WORD_DATA
+                 | smbus2.I2cFunc.SMBUS_BLOCK_DATA | smbus2.I2cFunc.SMBUS_I2C_BLOCK)
+    with pytest.raises(BusError, match=r"I2C bus 5.*cannot do plain I2C transfers \(I2C_RDWR\)"):
+        open_reader(bus, clock, bus_number=5)
+    bus.funcs |= smbus2.I2cFunc.I2C
+    assert open_reader(bus, clock, bus_number=5) is not None
