@@ -72,15 +72,17 @@ def _sensor(path: Path, role: str, table) -> SensorCalibration:
     )
 
 
-def load_profile(path: str | os.PathLike | None = None) -> CalibrationProfile:
-    """Read a profile (default: the state directory's calibration.toml)."""
+def load_profile(path: str | os.PathLike | None = None,
+                 flag: str = "--profile") -> CalibrationProfile:
+    """Read a profile (default: the state directory's calibration.toml). `flag` is the option
+    (or config key) that named the file, as the user typed it, for the error's fix."""
     path = Path(path) if path is not None else default_profile_path()
     try:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise _err(path, "file not found",
                    "stand still and run `pi-app calibrate` to create it, or pass the right "
-                   "--profile path") from None
+                   f"{flag} path") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise _err(path, f"cannot be read ({exc})") from None
     try:

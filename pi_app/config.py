@@ -70,7 +70,7 @@ class AudioConfig:
 
     enabled: bool = _opt(default=True)
     device: str = _opt(default="", what='an ALSA device name, or "" for the default')
-    volume: float = _opt(default=0.8, lo=0.0, hi=1.0, what="a volume from 0 to 1")
+    volume: float = _opt(default=0.8, lo=0.0, hi=1.0, what="a volume")
     buffer_frames: int = _opt(default=256, lo=64, hi=4096,
                               what="a mixer buffer size in frames")
 
@@ -181,7 +181,7 @@ def _describe_allowed(f: dataclasses.Field) -> str:
     if _base_type(f) is tuple:
         return what
     lo, hi = meta.get("lo"), meta.get("hi")
-    if lo is not None and hi is not None:
+    if lo is not None and hi is not None and f"from {lo:g} to {hi:g}" not in what:
         return f"{what} from {lo:g} to {hi:g}"
     return what
 
@@ -266,6 +266,12 @@ def config_from_dict(data: dict, source: str = "the config") -> Config:
             f = fields[key]
 
             def fail(f=f, key=key, value=value):
+                unquoted = _number_in_quotes(value)
+                if unquoted is not None and _base_type(f) in (int, float):
+                    raise ConfigError(
+                        f"{source}: [{name}] {key} = {_show(value)} is text because of the "
+                        f"quotes; write the number without them: {key} = {value.strip()}.",
+                        path=source, key=f"{name}.{key}")
                 shown = (f"0x{value:02X}" if key.endswith("_address") and isinstance(value, int)
                          and not isinstance(value, bool) else _show(value))
                 raise ConfigError(
@@ -276,6 +282,21 @@ def config_from_dict(data: dict, source: str = "the config") -> Config:
     cfg = Config(**tables, source=source)
     _check_consistency(cfg, source)
     return cfg
+
+
+def _number_in_quotes(value) -> float | int | None:
+    """The number a quoted TOML string spells ("0x68", "0.5"), else None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return int(value.strip(), 0)
+    except ValueError:
+        pass
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _show(value) -> str:

@@ -42,6 +42,8 @@ class RecordingAnalysis:
     # Spans (start_s, end_s) with no pelvis data: missing rows (a time step over 1.5 sample
     # periods) or empty fields.
     gaps: list[tuple[float, float]] = field(default_factory=list)
+    # Line number of a last line cut short (the file ends mid-row), which was skipped.
+    cut_line: int | None = None
 
     @property
     def duration_s(self) -> float:
@@ -72,6 +74,7 @@ def analyze_recording(path: str | Path, chunk_s: float = OFFLINE_CHUNK_S, calibr
         result.t_last_s = float(chunk.t_s[-1])
         _collect(result, analyzer.update(chunk))
     _collect(result, analyzer.finish())
+    result.cut_line = reader.cut_line
     return result
 
 
@@ -115,9 +118,29 @@ def drift_episodes(result: RecordingAnalysis) -> list[dict]:
     return episodes
 
 
+# Quality flags that make a stride's duration (so its cadence) wrong. "no_side" does not: a
+# stride is two steps whichever foot started it, which is all an accelerometer-only
+# recording can tell.
+_CADENCE_BAD_QUALITY = frozenset({"missed_step", "gap", "sensor_fault"})
+
+
+def _sides_unknown(result: RecordingAnalysis, sides: list[str]) -> str | None:
+    if "R" in sides or "L" in sides or not sides:
+        return None
+    if not result.gyro_segments:
+        return "no gyroscope"
+    if "thorax" not in result.gyro_segments:
+        return "no thorax gyroscope"
+    return "not told"
+
+
 def summarize(result: RecordingAnalysis) -> dict:
-    """The `--json` summary: counts, cadence, relative phase mean and circular SD, drift."""
-    cadences = [s.cadence_spm for s in result.strides if not s.quality]
+    """The `--json` summary: counts, cadence, relative phase mean and circular SD, drift.
+    `sides_unknown` says why no step has a side (left and right are told from the thorax's
+    rotation, so it needs the thorax gyroscope), None when sides are known;
+    `quality_flags` counts the strides per flag."""
+    cadences = [s.cadence_spm for s in result.strides
+                if not (s.quality & _CADENCE_BAD_QUALITY)]
     rel = [s.rel_phase_deg for s in result.strides if s.rel_phase_deg is not None]
     rel_mean, rel_sd = circular_mean_sd_deg(rel) if rel else (None, None)
     sides = [s.side for s in result.steps]
@@ -129,8 +152,13 @@ def summarize(result: RecordingAnalysis) -> dict:
         vals = [getattr(s, name) for s in result.strides if getattr(s, name) is not None]
         return rounded(np.mean(vals)) if vals else None
 
+    flags: dict[str, int] = {}
+    for s in result.strides:
+        for flag in s.quality:
+            flags[flag] = flags.get(flag, 0) + 1
     return {
         "file": str(result.path),
+        "cut_line": result.cut_line,
         "rate_hz": rounded(result.rate_hz, 3),
         "duration_s": rounded(result.duration_s, 3),
         "segments": list(result.segments),
@@ -138,6 +166,7 @@ def summarize(result: RecordingAnalysis) -> dict:
         "steps": len(result.steps),
         "steps_right": sides.count("R"),
         "steps_left": sides.count("L"),
+        "sides_unknown": _sides_unknown(result, sides),
         "strides": len(result.strides),
         "cadence_spm_mean": rounded(np.mean(cadences)) if cadences else None,
         "cadence_spm_sd": rounded(np.std(cadences)) if cadences else None,
@@ -146,6 +175,7 @@ def summarize(result: RecordingAnalysis) -> dict:
         "rel_phase_deg_mean": rounded(rel_mean, 1),
         "rel_phase_deg_circular_sd": rounded(rel_sd, 1),
         "strides_flagged_quality": sum(1 for s in result.strides if s.quality),
+        "quality_flags": dict(sorted(flags.items())),
         "drift_strides": sum(1 for s in result.strides if s.drift),
         "drift_episodes": drift_episodes(result),
     }

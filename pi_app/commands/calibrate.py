@@ -3,7 +3,6 @@ the calibration profile (calibration/README.md)."""
 
 from __future__ import annotations
 
-import math
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,7 +16,8 @@ from pi_app.clock import ManualClock, WallClock
 from pi_app.errors import ConfigError, PiAppError
 from pi_app.hw.imu import ImuSettings
 from pi_app.paths import default_profile_path
-from pi_app.commands.common import add_simulation_options
+from pi_app.commands import argtypes
+from pi_app.commands.common import add_simulation_options, rate_notes
 
 DRAIN_INTERVAL_S = 0.015
 STILL_TARGET_S = 5.0
@@ -37,7 +37,7 @@ def register(subparsers):
     add_simulation_options(p)
     p.add_argument("--profile", type=Path, default=None, metavar="PATH",
                    help=f"where to save the profile (default {default_profile_path()})")
-    p.add_argument("--seconds", type=float, default=30.0,
+    p.add_argument("--seconds", type=argtypes.duration_s("--seconds 30"), default=30.0,
                    help="give up after this many seconds without enough stillness "
                         "(default 30)")
     p.add_argument("--rate-hz", type=float, default=1000.0,
@@ -100,16 +100,17 @@ def calibrate(reader, clock, seconds: float, *, simulate: bool,
 def run(args) -> int:
     from pi_app.acquisition.setup import open_bus, open_reader
 
-    if not (math.isfinite(args.seconds) and args.seconds > 0):
-        raise ConfigError(f"--seconds must be a positive number, got {args.seconds}",
-                          key="--seconds")
     profile_path = args.profile if args.profile is not None else default_profile_path()
+    # Before the athlete stands still: a profile path that cannot be written fails now.
+    argtypes.check_output_file(profile_path, "--profile", creates_folder=True)
     clock = ManualClock() if args.simulate else WallClock()
     bus = open_bus(simulate=args.simulate, bus_number=args.bus, scenario=args.scenario,
                    seed=args.seed, chips=args.chips, clock=clock)
     try:
         reader = open_reader(bus, clock, bus_number=args.bus,
                              settings=ImuSettings(rate_hz=args.rate_hz))
+        for note in rate_notes(reader, args.rate_hz):
+            print(f"pi-app: {note}", file=sys.stderr)
         names = " and ".join(reader.roles)
         _say(f"Stand still and upright, arms relaxed, for {STILL_TARGET_S:g} seconds "
              f"(calibrating {names}) ...")

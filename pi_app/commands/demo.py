@@ -20,6 +20,7 @@ from pathlib import Path
 from pi_app.clock import ManualClock, ScaledClock, WallClock
 from pi_app.commands.run import add_recording_options, check_recording_options, config_text
 from pi_app.errors import ConfigError, PiAppError
+from pi_app.commands import argtypes
 from pi_app.commands.common import add_simulation_options
 
 # Headless stepped runs without --seconds: long enough for warm-up, baseline and a drift.
@@ -35,10 +36,10 @@ def register(subparsers) -> argparse.ArgumentParser:
     add_simulation_options(p, with_switch=False, with_bus=False)
     p.add_argument("--headless", action="store_true",
                    help="no window: print one line per stride")
-    p.add_argument("--seconds", type=float, default=None,
+    p.add_argument("--seconds", type=argtypes.duration_s("--seconds 240"), default=None,
                    help="simulated seconds to run (default: until Ctrl-C or the coach quits; "
                         f"{DEFAULT_STEPPED_S:g} for --headless --speed)")
-    p.add_argument("--speed", type=float, default=None,
+    p.add_argument("--speed", type=argtypes.positive_float("--speed 20"), default=None,
                    help="run the simulated world X times faster than real time (with "
                         "--headless: a stepped virtual clock, as fast as the CPU allows)")
     p.add_argument("--events-out", type=Path, default=None, metavar="F.jsonl",
@@ -56,15 +57,8 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 
 def _check_args(args) -> None:
-    if args.seconds is not None and not args.seconds > 0:
-        raise ConfigError(f"--seconds is {args.seconds:g}; give a positive number of "
-                          "simulated seconds, e.g. --seconds 240.", key="seconds")
-    if args.speed is not None and not args.speed > 0:
-        raise ConfigError(f"--speed is {args.speed:g}; give a factor > 0, e.g. --speed 20.",
-                          key="speed")
-    if args.screenshot is not None and not args.screenshot.parent.is_dir():
-        raise ConfigError(f"the folder of --screenshot {args.screenshot} does not exist; "
-                          "create it first.", key="screenshot")
+    argtypes.check_output_dir(args.screenshot, "--screenshot")
+    argtypes.check_output_file(args.events_out, "--events-out")
 
 
 def _open_ui(cfg, headless: bool):

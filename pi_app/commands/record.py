@@ -23,7 +23,8 @@ from pi_app.errors import ConfigError
 from pi_app.frames import FrameChunk
 from pi_app.hw.imu import ImuSettings
 from pi_app.recording.csv_writer import RecordingWriter, write_steps_csv, write_strides_csv
-from pi_app.commands.common import add_simulation_options
+from pi_app.commands import argtypes
+from pi_app.commands.common import add_simulation_options, rate_notes
 
 # The sensor thread's drain period (DESIGN: drain the FIFOs every 10-20 ms); an MPU-6500 FIFO
 # (512 B = 42 frames at 1 kHz) would overflow beyond ~40 ms.
@@ -43,7 +44,7 @@ def register(subparsers) -> argparse.ArgumentParser:
                     "and keeps what was recorded.")
     p.add_argument("-o", "--output", required=True, type=Path, metavar="FILE.csv",
                    help="recording CSV to write")
-    p.add_argument("--seconds", type=float, default=None,
+    p.add_argument("--seconds", type=argtypes.duration_s("--seconds 60"), default=None,
                    help="how long to record, s (default: until Ctrl-C; required with "
                         "--simulate)")
     p.add_argument("--rate-hz", type=float, default=1000.0,
@@ -61,19 +62,13 @@ def truth_paths(output: Path) -> tuple[Path, Path]:
 
 
 def _check_args(args) -> None:
-    if args.seconds is not None and not args.seconds > 0:
-        raise ConfigError(f"--seconds is {args.seconds:g}; give a positive duration in "
-                          "seconds, e.g. --seconds 60.", key="seconds")
     if args.simulate and args.seconds is None:
         raise ConfigError("--simulate needs --seconds (the simulated run has no Ctrl-C "
                           "moment); add e.g. --seconds 60.", key="seconds")
     if not 1.0 <= args.rate_hz <= 8000.0:
         raise ConfigError(f"--rate-hz is {args.rate_hz:g}; give an IMU output rate such as "
                           "1000.", key="rate_hz")
-    parent = args.output.parent
-    if not parent.is_dir():
-        raise ConfigError(f"the folder of {args.output} does not exist; create {parent} "
-                          "first or choose another -o path.", key="output")
+    argtypes.check_output_file(args.output, "-o")
 
 
 class _Recorder:
@@ -129,6 +124,8 @@ def run(args) -> int:
                    seed=args.seed, chips=args.chips, clock=clock)
     reader = open_reader(bus, clock, bus_number=args.bus,
                          settings=ImuSettings(rate_hz=args.rate_hz))
+    for note in rate_notes(reader, args.rate_hz):
+        print(f"pi-app: {note}", file=sys.stderr)
     has_thorax = "thorax" in reader.roles
     sensors = []
     for role in reader.roles:

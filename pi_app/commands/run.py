@@ -79,7 +79,7 @@ def _calibration(cfg):
                               "= true; run `pi-app calibrate` first.",
                               key="calibration.profile")
         return None, "not calibrated (run pi-app calibrate)", ""
-    profile = load_profile(path)
+    profile = load_profile(path, flag="[calibration] profile (config)")
     return profile, f"calibrated ({path.name})", dumps_profile(profile)
 
 
@@ -119,6 +119,8 @@ def run(args) -> int:
     from pi_app.service import ServiceNotifier
 
     check_recording_options(args)
+    from pi_app.commands.argtypes import check_output_file
+    check_output_file(args.events_out, "--events-out")
     cfg = load_config(args.config)
     calibration, calibration_text, profile_text = _calibration(cfg)
     clock = WallClock()

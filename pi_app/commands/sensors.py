@@ -16,6 +16,7 @@ from typing import Callable, TextIO
 from pi_app.acquisition.sensor_thread import SensorReader, SensorThread
 from pi_app.acquisition.setup import open_bus, open_reader, probe_bus
 from pi_app.clock import Clock, WallClock
+from pi_app.commands import argtypes
 from pi_app.commands.common import add_simulation_options
 
 REPORT_INTERVAL_S = 0.5
@@ -28,7 +29,8 @@ def register(subparsers) -> argparse.ArgumentParser:
                     "(lower address) and thorax (higher address) IMUs and stream their "
                     "effective rates, latest values and error counts.")
     add_simulation_options(parser)
-    parser.add_argument("--seconds", type=float, default=5.0, metavar="S",
+    parser.add_argument("--seconds", type=argtypes.duration_s("--seconds 5"), default=5.0,
+                        metavar="S",
                         help="how long to stream, default: 5")
     parser.add_argument("--json", action="store_true",
                         help="end with one JSON object on stdout (live lines go to stderr)")

@@ -44,7 +44,8 @@ def run(args) -> int:
         print("no sessions recorded yet")
         return 0
     print(f"{'id':>4}  {'athlete':<20} {'start':<16} {'duration':>8} {'strides':>7} "
-          f"{'cues':>5}  status")
+          f"{'cues':>7}  status")
+    any_withheld = False
     for s in sessions:
         athlete = s.athlete_name or s.athlete_id or "-"
         status = s.status if s.status != "ended" else ""
@@ -52,6 +53,10 @@ def run(args) -> int:
             status = (status + " simulated").strip()
         cues = f"{s.n_cues_played}" if s.n_cues == s.n_cues_played else \
             f"{s.n_cues_played}/{s.n_cues}"
+        any_withheld = any_withheld or s.n_cues != s.n_cues_played
         print(f"{s.id:>4}  {athlete[:20]:<20} {s.start_text:<16} {_duration(s.duration_s):>8} "
-              f"{s.n_strides:>7} {cues:>5}  {status}")
+              f"{s.n_strides:>7} {cues:>7}  {status}")
+    if any_withheld:
+        print("cues: played/decided. A cue is decided for each drifting stride; the rest were "
+              "withheld (muted, cue mode off, too soon after the last cue, or faded).")
     return 0

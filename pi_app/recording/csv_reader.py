@@ -44,6 +44,13 @@ _MAX_IRREGULAR_PER_WINDOW = 50      # 10 %
 _MAX_GAPS_PER_WINDOW = 250          # 50 %: more than that is a different rate, not a gap
 
 _UTF8_BOM = b"\xef\xbb\xbf"
+
+# Physical limits (absolute values) beyond which a value cannot be a measurement: the widest
+# MEMS accelerometer range is +-400 g (ST H3LIS331DL), the widest gyroscope range +-4000 dps
+# (ST LSM6DSV); time stamps beyond 1e10 s (year 2286 as Unix time) are corrupt.
+MAX_ABS_ACC_G = 400.0
+MAX_ABS_GYRO_DPS = 4000.0
+MAX_ABS_TIME_S = 1e10
 _POW10 = np.array([float(10 ** k) for k in range(16)])
 
 
@@ -102,6 +109,8 @@ class RecordingReader:
         self.header_line = 0
         self.has_thorax = self.has_gyro = self.has_thorax_gyro = False
         self.rate_hz = float("nan")
+        #: Line number of a last line cut short (the file ends mid-row), skipped; else None.
+        self.cut_line: int | None = None
         with self._open() as f:
             self._read_header(f)
             self._estimate_rate(f)
@@ -175,6 +184,7 @@ class RecordingReader:
                                   "remove one of them.", line_no)
             index[name] = i
         if TIME_COLUMN not in index:
+            _explain_spreadsheet_header(header, self._error, line_no)
             if all(_is_number(n) for n in names):
                 raise self._error("the first non-comment line is data, not a header; add a "
                                   f"header row such as '{TIME_COLUMN},"
@@ -209,6 +219,9 @@ class RecordingReader:
         if self.has_thorax_gyro:
             used += gyro_columns("thorax")
         self._used = [(name, index[name]) for name in used]
+        self._limits = np.array([MAX_ABS_TIME_S if n == TIME_COLUMN else
+                                 MAX_ABS_ACC_G if n.endswith("_g") else MAX_ABS_GYRO_DPS
+                                 for n in used])
 
     # -- parsing ----------------------------------------------------------------------------
     def _blocks(self, f, first_line: int) -> Iterator[_Block]:
@@ -221,12 +234,17 @@ class RecordingReader:
                 return
             if not raw.endswith(b"\n"):
                 raw += f.readline()
+            if not raw.endswith(b"\n"):
+                raw = self._drop_cut_last_line(raw, line_no)
+                if not raw:
+                    return
             block = None
             if b"#" not in raw and raw.count(b",") == raw.count(b"\n") * (self._n_fields - 1):
                 block = self._parse_decimal(raw, line_no)
                 if block is not None:
                     line_no += raw.count(b"\n")
                     if block.values.shape[0]:
+                        self._check_range(block)
                         yield block
                     continue
             lines = self._decode(raw, line_no)
@@ -236,7 +254,33 @@ class RecordingReader:
                 block = self._parse_slow(lines, line_no)
             line_no += len(lines)
             if block.values.shape[0]:
+                self._check_range(block)
                 yield block
+
+    def _drop_cut_last_line(self, raw: bytes, first_line: int) -> bytes:
+        """`raw` ends the file without a newline. A last line with fewer fields than the
+        header was cut (an interrupted write): drop it and remember its line number in
+        `cut_line`; a complete last line without a newline is kept."""
+        start = raw.rfind(b"\n") + 1
+        last = raw[start:]
+        text = last.decode("utf-8", errors="replace").strip()
+        if not text or text.startswith("#") or text.count(",") == self._n_fields - 1:
+            return raw + b"\n"
+        self.cut_line = first_line + raw.count(b"\n", 0, start)
+        return raw[:start]
+
+    def _check_range(self, block: _Block) -> None:
+        """A value beyond what any IMU can measure (e.g. 1e20) is corruption: name it."""
+        over = np.abs(block.values) > self._limits
+        if not over.any():
+            return
+        row, col = np.argwhere(over)[0]
+        name = self._used[col][0]
+        unit = "s" if name == TIME_COLUMN else name.rsplit("_", 1)[1]
+        raise self._error(
+            f"column '{name}' is {block.values[row, col]:.6g}, beyond any real sensor "
+            f"(|value| <= {self._limits[col]:g} {unit}); fix the value or empty the field "
+            "to mark a gap.", int(block.lines[row]))
 
     def _decode(self, raw: bytes, first_line: int) -> list[str]:
         """Lines of `raw` (split on \\n only, without it), decoded as UTF-8."""
@@ -532,6 +576,18 @@ class RecordingReader:
                           pelvis_gyro_dps=cat("pelvis_gyro_dps"),
                           thorax_acc_g=cat("thorax_acc_g"),
                           thorax_gyro_dps=cat("thorax_gyro_dps"))
+
+
+def _explain_spreadsheet_header(header: str, error, line_no: int) -> None:
+    """A header that names time_s but is not split by commas comes from a spreadsheet saved
+    with ';' or tab separators (and usually comma decimals): say that, not 'no time_s'."""
+    for sep, what in ((";", "semicolons"), ("\t", "tabs")):
+        names = [n.strip().strip('"').strip("'").strip() for n in header.split(sep)]
+        if sep in header and TIME_COLUMN in names:
+            raise error(f"the columns are separated by {what}, not commas (a spreadsheet "
+                        "export?); save it as CSV with comma separators and a dot as the "
+                        "decimal point (in LibreOffice: Save As, Text CSV, field delimiter ','; "
+                        "in Excel: an English-locale 'CSV (Comma delimited)').", line_no)
 
 
 def _is_number(text: str) -> bool:

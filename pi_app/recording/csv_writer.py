@@ -137,11 +137,20 @@ def _write_atomically(path, text: str) -> None:
     """Write to a temp file beside `path`, then rename it over `path` (never half a file)."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    with _open_for_writing(tmp) as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with _open_for_writing(tmp) as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except IsADirectoryError:
+        raise InputFileError(f"{path} is a folder; give a file name to write.",
+                             path=str(path)) from None
+    except OSError as err:
+        raise InputFileError(f"{path} cannot be written ({err.strerror}); check that the "
+                             "folder exists and is writable.", path=str(path)) from None
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _fmt(value: float | None, fmt: str) -> str:

@@ -9,6 +9,7 @@ bring lab recordings into the store).
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -80,12 +81,19 @@ def export_session(store: SessionStore, session_id: int, out_dir: str | Path,
     has_thorax = "thorax" in s.segments
     has_gyro = bool(s.gyro_segments)
     total = max(1, s.n_samples)
-    with RecordingWriter(paths["recording"], has_thorax=has_thorax, has_gyro=has_gyro,
-                         comments=comments) as writer:
-        for chunk in store.iter_samples(session_id):
-            writer.write(chunk)
-            if progress is not None:
-                progress(writer.rows_written / total)
+    # Written under a temporary name and renamed when complete: an interrupted export never
+    # leaves a shorter recording under the final name for `analyze` to take as whole.
+    partial = paths["recording"].with_name(paths["recording"].name + ".partial")
+    try:
+        with RecordingWriter(partial, has_thorax=has_thorax, has_gyro=has_gyro,
+                             comments=comments) as writer:
+            for chunk in store.iter_samples(session_id):
+                writer.write(chunk)
+                if progress is not None:
+                    progress(writer.rows_written / total)
+        os.replace(partial, paths["recording"])
+    finally:
+        partial.unlink(missing_ok=True)
     write_steps_csv(paths["steps"], data.steps)
     write_strides_csv(paths["strides"], [st.metrics for st in data.strides])
     lines = ["t_s,kind,intensity,played,reason,latency_ms"]
@@ -93,7 +101,9 @@ def export_session(store: SessionStore, session_id: int, out_dir: str | Path,
         reason = (c.reason or "").replace(",", ";").replace("\n", " ")
         lat = "" if c.latency_ms is None else f"{c.latency_ms:.1f}"
         lines.append(f"{c.t_s:.4f},{c.kind},{c.intensity:.3f},{int(c.played)},{reason},{lat}")
-    paths["cues"].write_text("\n".join(lines) + "\n", encoding="utf-8")
+    cues_tmp = paths["cues"].with_name(paths["cues"].name + ".partial")
+    cues_tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    os.replace(cues_tmp, paths["cues"])
     if progress is not None:
         progress(1.0)
     return paths

@@ -2,14 +2,18 @@
 
 Panels, time in minutes from the first sample: cadence per stride; relative phase per stride
 with the runner's band and the drift episodes shaded; axial rotation range (pelvis, thorax);
-left/right symmetry (axial rotation excursion and step time); cue dose (cues per minute,
-played and withheld, and the running total); and a summary table.
+left/right symmetry (axial rotation excursion and step time); cue dose (cues played per
+minute; withheld decisions are counted in the title, never drawn as cues); and a summary
+table. Every time panel marks sensor dropouts (hatched), speed changes and re-baselines
+(dashed lines) and the end of an interrupted session, so a blank or a jump is explained.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -19,6 +23,80 @@ from pi_app.analysis.drift import circular_mean_sd_deg
 from pi_app.store.store import SessionData, SessionStore
 
 _BLUE, _ORANGE, _RED, _GREEN, _GREY = "#1f5fa8", "#e07b00", "#c62828", "#2e7d32", "#9e9e9e"
+_PURPLE = "#6a1b9a"
+#: PNG resolution: an A4 page at 200 dpi is 1654 x 2338 pixels, sharp when printed (>= 150).
+PNG_DPI = 200
+
+# Session events that restart the runner's baseline (pi_app.live.session).
+_REBASELINE_KINDS = {"baseline_restart": "re-baseline (B)",
+                     "band_from_current": "band from current (N)"}
+
+
+@dataclass
+class SessionMarks:
+    """What the time panels mark, times in s on the session's sample clock."""
+
+    dropouts: list[tuple[float, float, str]] = field(default_factory=list)  # start, end, role
+    speed_changes: list[float] = field(default_factory=list)
+    rebaselines: list[tuple[float, str]] = field(default_factory=list)      # t, label
+    interrupted: bool = False
+
+
+def _event_t_s(event) -> float | None:
+    if event.t_s is not None:
+        return float(event.t_s)
+    try:
+        t = json.loads(event.detail).get("t_s")
+    except (ValueError, AttributeError):
+        return None
+    return None if t is None else float(t)
+
+
+def _event_role(event) -> str:
+    try:
+        return str(json.loads(event.detail).get("role") or "sensor")
+    except (ValueError, AttributeError):
+        return "sensor"
+
+
+def session_marks(data) -> SessionMarks:
+    """Dropouts (sensor lost until back, or until the end), speed changes (the drift
+    detector's cadence jump, after which it rebuilds the baseline), coach re-baselines and
+    whether the session ended without a clean stop."""
+    marks = SessionMarks(interrupted=data.summary.status == "interrupted")
+    lost: dict[str, float] = {}
+    for e in data.events:
+        t = _event_t_s(e)
+        if t is None:
+            continue
+        if e.kind == "sensor_lost":
+            lost.setdefault(_event_role(e), t)
+        elif e.kind == "sensor_back":
+            role = _event_role(e)
+            if role in lost:
+                marks.dropouts.append((lost.pop(role), t, role))
+        elif e.kind in _REBASELINE_KINDS:
+            marks.rebaselines.append((t, _REBASELINE_KINDS[e.kind]))
+    end_s = data.summary.t_last_s if data.summary.t_last_s is not None else (
+        data.strides[-1].metrics.t_end_s if data.strides else None)
+    for role, t in lost.items():
+        if end_s is not None:
+            marks.dropouts.append((t, max(t, end_s), role))
+    previous = None
+    for st in data.strides:
+        if st.drift_state == "suppressed" and previous != "suppressed":
+            marks.speed_changes.append(st.metrics.t_start_s)
+        previous = st.drift_state
+    marks.dropouts.sort()
+    return marks
+
+
+def played_cues_per_min(cues, t0_s: float, edges_min: np.ndarray) -> np.ndarray:
+    """Cues actually played per minute in each bin of `edges_min` (minutes from t0_s).
+    Withheld decisions are not cues the runner heard and are not counted."""
+    played = [(c.t_s - t0_s) / 60.0 for c in cues if c.played]
+    widths = np.diff(edges_min)
+    return np.histogram(played, edges_min)[0] / widths
 
 
 def _wrap_near(values: np.ndarray, center: float) -> np.ndarray:
@@ -110,9 +188,18 @@ def summary_rows(data: SessionData) -> list[tuple[str, str]]:
                          f"{fmt(float(np.mean(step_asym)) if step_asym else None, '%', 1)} "
                          "(0 = symmetric, + = left larger)"),
         ("Drift", f"{sum(m.drift for m in strides)} strides in {len(episodes)} episode(s)"),
-        ("Cues", f"{len(played)} played, {len(data.cues) - len(played)} withheld"
+        ("Cues", f"{len(played)} played, {len(data.cues) - len(played)} decisions withheld"
                  + (f", {len(played) / minutes:.1f} per min" if minutes > 0 else "")),
     ]
+    marks = session_marks(data)
+    events = [f"{len(marks.dropouts)} sensor dropout(s)"
+              + (" (" + ", ".join(f"{r} {b - a:.0f} s" for a, b, r in marks.dropouts[:3])
+                 + ")" if marks.dropouts else ""),
+              f"{len(marks.speed_changes)} speed change(s)",
+              f"{len(marks.rebaselines)} re-baseline(s)"]
+    if marks.interrupted:
+        events.append("INTERRUPTED: no clean stop, data end at the last save")
+    rows.append(("Events", ", ".join(events)))
     if s.notes:
         rows.append(("Notes", s.notes[:90]))
     return rows
@@ -146,7 +233,10 @@ def write_report(store: SessionStore, session_id: int, path: str | Path,
     grid = fig.add_gridspec(7, 1, height_ratios=[2.3, 1, 1.3, 1, 1, 1, 0.05], hspace=0.55,
                             left=0.1, right=0.92, top=0.95, bottom=0.04)
     title = s.athlete_name or f"Session {s.id}"
-    fig.suptitle(f"{title} - running session report", fontsize=14, fontweight="bold")
+    marks = session_marks(data)
+    fig.suptitle(f"{title} - running session report"
+                 + (" (INTERRUPTED)" if marks.interrupted else ""), fontsize=14,
+                 fontweight="bold", color=_RED if marks.interrupted else "black")
 
     ax = fig.add_subplot(grid[0])
     ax.axis("off")
@@ -162,13 +252,40 @@ def write_report(store: SessionStore, session_id: int, path: str | Path,
             cell.set_text_props(fontweight="bold")
             cell.set_facecolor("#f0f0f0")
 
-    def time_axis(a, ylabel, title_text):
+    def minutes(t_s):
+        return (t_s - t0) / 60.0
+
+    def time_axis(a, ylabel, title_text, label_marks=False):
         a.set_xlim(0, end_min)
         a.set_ylabel(ylabel)
         a.set_title(title_text, fontsize=10, loc="left")
         a.grid(True, alpha=0.3)
         for lo, hi, _ in drift_spans(data):
-            a.axvspan((lo - t0) / 60.0, (hi - t0) / 60.0, color=_RED, alpha=0.12, lw=0)
+            a.axvspan(minutes(lo), minutes(hi), color=_RED, alpha=0.12, lw=0)
+        for lo, hi, role in marks.dropouts:
+            a.axvspan(minutes(lo), minutes(hi), facecolor="none", edgecolor=_GREY,
+                      hatch="////", lw=0.0)
+            if label_marks:
+                a.text(minutes(hi), 1.0, f" {role} lost", transform=a.get_xaxis_transform(),
+                       fontsize=6.5, color=_GREY, va="bottom")
+        lines = [(t, "speed change", _PURPLE) for t in marks.speed_changes] + \
+                [(t, label, _GREEN) for t, label in marks.rebaselines]
+        for t, label, colour in lines:
+            a.axvline(minutes(t), color=colour, lw=0.9, ls="--")
+            if label_marks:
+                # Above the panel, beside the line: never over the data.
+                a.text(minutes(t), 1.0, f" {label}", transform=a.get_xaxis_transform(),
+                       fontsize=6.5, color=colour, va="bottom")
+        if marks.interrupted:
+            a.axvline(end_min, color=_RED, lw=1.5)
+            if label_marks:
+                a.text(end_min, 1.0, "interrupted ", transform=a.get_xaxis_transform(),
+                       fontsize=7, color=_RED, va="bottom", ha="right")
+
+    def legend(a, ncol):
+        # Above the panel, right of its title: never over the data.
+        a.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=7, ncol=ncol,
+                 frameon=False, borderaxespad=0.1, handletextpad=0.3, columnspacing=1.0)
 
     def series(name):
         return np.array([np.nan if getattr(m, name) is None else getattr(m, name)
@@ -178,7 +295,7 @@ def write_report(store: SessionStore, session_id: int, path: str | Path,
 
     # Cadence.
     a = fig.add_subplot(grid[1])
-    time_axis(a, "spm", "Cadence per stride")
+    time_axis(a, "spm", "Cadence per stride", label_marks=True)
     if strides:
         cad = series("cadence_spm")
         a.plot(t_min[good], cad[good], ".", color=_BLUE, ms=3)
@@ -193,7 +310,7 @@ def write_report(store: SessionStore, session_id: int, path: str | Path,
 
     # Relative phase with band and drift.
     a = fig.add_subplot(grid[2])
-    time_axis(a, "deg", "Relative phase thorax - pelvis (shaded: runner's band; red: drift)")
+    time_axis(a, "deg", "Relative phase thorax - pelvis (red: drift)")
     rel = series("rel_phase_deg")
     centers = np.array([np.nan if st.band_center_deg is None else st.band_center_deg
                         for st in data.strides], dtype=float)
@@ -219,7 +336,7 @@ def write_report(store: SessionStore, session_id: int, path: str | Path,
         # 45 deg read 0-360 (so 360 shows as 0, where in-phase rotation is).
         a.yaxis.set_major_locator(MultipleLocator(45.0 if hi - lo <= 240.0 else 90.0))
         a.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v % 360.0:.0f}"))
-        a.legend(loc="lower right", fontsize=7, ncol=4, framealpha=0.8)
+        legend(a, 4)
     else:
         a.text(0.5, 0.5, "no relative phase (needs both gyroscopes)", ha="center",
                va="center", transform=a.transAxes, color=_GREY)
@@ -234,7 +351,7 @@ def write_report(store: SessionStore, session_id: int, path: str | Path,
         a.plot(t_min[good], series("thorax_rom_deg")[good], ".", color=_BLUE, ms=3,
                label="thorax")
         a.set_ylim(bottom=0)
-        a.legend(loc="lower right", fontsize=7, ncol=2, framealpha=0.9)
+        legend(a, 2)
 
     # Left/right symmetry.
     a = fig.add_subplot(grid[4])
@@ -248,38 +365,29 @@ def write_report(store: SessionStore, session_id: int, path: str | Path,
         ts, vs = zip(*asym)
         a.plot((np.array(ts) - t0) / 60.0, vs, ".", color=_ORANGE, ms=3, label="step time")
     if np.isfinite(sym).any() or asym:
-        a.legend(loc="upper right", fontsize=7, ncol=2)
+        legend(a, 2)
         a.set_ylim(-25, 25)
     tick(0.8)
 
-    # Cue dose.
+    # Cue dose: what the runner heard. A withheld decision (muted, cue mode off, too soon
+    # after the last cue, faded) is not a cue; its count is in the title.
     a = fig.add_subplot(grid[5])
-    time_axis(a, "cues / min", "Cue dose")
+    n_played = sum(1 for c in data.cues if c.played)
+    n_withheld = len(data.cues) - n_played
+    time_axis(a, "cues / min", f"Cues played per minute ({n_played} played"
+              + (f"; {n_withheld} decisions withheld, not shown" if n_withheld else "") + ")")
     a.set_xlabel("time (min)")
     # Bins of 1 min (20 s for sessions under 10 min), shown as a rate per minute.
     bin_min = 1.0 if end_min >= 10.0 else 1.0 / 3.0
     edges = np.arange(0.0, end_min + bin_min, bin_min)
-    played = [(c.t_s - t0) / 60.0 for c in data.cues if c.played]
-    withheld = [(c.t_s - t0) / 60.0 for c in data.cues if not c.played]
-    hp = np.histogram(played, edges)[0] / bin_min
-    hw = np.histogram(withheld, edges)[0] / bin_min
-    a.bar(edges[:-1], hp, width=bin_min, align="edge", color=_RED, alpha=0.7, label="played")
-    a.bar(edges[:-1], hw, width=bin_min, align="edge", bottom=hp, color=_GREY, alpha=0.5,
-          label="withheld")
-    a.set_ylim(0, max(3, int((hp + hw).max(initial=0)) + 1))
-    twin = a.twinx()
-    if played:
-        xs = np.sort(played)
-        twin.step(np.concatenate([[0.0], xs, [end_min]]),
-                  np.concatenate([[0], np.arange(1, xs.size + 1), [xs.size]]),
-                  where="post", color="black", lw=1.0, label="total played")
-    twin.set_ylabel("total")
-    twin.set_ylim(bottom=0)
-    a.legend(loc="upper left", fontsize=7, ncol=2)
-    if not data.cues:
-        a.text(0.5, 0.5, "no cues in this session", ha="center", va="center",
+    rate = played_cues_per_min(data.cues, t0, edges)
+    a.bar(edges[:-1], rate, width=bin_min, align="edge", color=_RED, alpha=0.7)
+    a.set_ylim(0, max(3, int(rate.max(initial=0)) + 1))
+    if not n_played:
+        a.text(0.5, 0.5, "no cue played in this session", ha="center", va="center",
                transform=a.transAxes, color=_GREY)
 
-    fig.savefig(path, format=path.suffix.lower().lstrip("."), dpi=110)
+    suffix = path.suffix.lower().lstrip(".")
+    fig.savefig(path, format=suffix, dpi=PNG_DPI if suffix == "png" else 150)
     tick(1.0)
     return path
