@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pi_app.errors import ConfigError
+from pi_app.sim.scenarios import SCENARIOS
 
 # Addresses the supported IMUs can have (MPU AD0 low/high, LSM6DS SA0 low/high).
 _IMU_ADDRESSES = (0x68, 0x69, 0x6A, 0x6B)
@@ -51,6 +52,11 @@ class SensorsConfig:
     acquisition: str = _opt(default="process", choices=("process", "thread"))
     rt_priority: int = _opt(default=0, lo=0, hi=99,
                             what="a SCHED_FIFO priority (0 = normal scheduling)")
+    # For the reality lab (lab/run), where no IMU can stream: `pi-app run` reads emulated
+    # chips on a simulated runner instead of the bus, and says so on the dashboard.
+    simulate: str = _opt(default="", choices=("",) + tuple(SCENARIOS),
+                         what='"" (the IMUs on the I2C bus) or a simulator scenario: '
+                              + ", ".join(f'"{name}"' for name in SCENARIOS))
 
 
 @dataclass(frozen=True)
@@ -371,6 +377,8 @@ dlpf = true                # the chip's digital low-pass filter (anti-alias)
 drain_interval_s = 0.015   # FIFO drain period; 0.010-0.020 keeps every FIFO from overflowing
 acquisition = "process"    # "process": drain the FIFOs in their own process; "thread": in the app
 rt_priority = 0            # 1-99: real-time (SCHED_FIFO) priority for acquisition; 0 = normal
+simulate = ""              # "" = the IMUs on the bus; a scenario name (e.g. "drift") = emulated
+                           #     chips on a simulated runner (the lab; dashboard says SIMULATED)
 
 [buzzer]
 enabled = true

@@ -12,7 +12,7 @@ from typing import Sequence
 
 from pi_app.acquisition.sensor_thread import SensorReader, SensorSpec
 from pi_app.clock import Clock
-from pi_app.errors import DeviceNotFoundError
+from pi_app.errors import BusError, DeviceNotFoundError
 from pi_app.hw.imu import ImuSettings
 
 #: Addresses the supported IMUs can have (MPU AD0 low/high, LSM6DS SA0 low/high).
@@ -73,6 +73,27 @@ def probe_bus(bus, bus_number: int | None = None,
     return BusProbe(bus_number, answered, specs)
 
 
+def require_i2c_transfers(bus, bus_number: int | None) -> None:
+    """Raise `BusError` when the adapter cannot do plain I2C transfers (I2C_RDWR; the
+    I2C_FUNC_I2C bit of the adapter's I2C_FUNCS, which smbus2 keeps in `funcs`). The drivers
+    read FIFOs in such transfers; on an SMBus-only adapter every read would fail and be counted
+    as a transient error forever, with no sample and no message. A bus without `funcs` (the
+    simulator) is not checked."""
+    import smbus2
+    funcs = getattr(bus, "funcs", None)
+    if not isinstance(funcs, int) or funcs & smbus2.I2cFunc.I2C:
+        return
+    try:
+        with open(f"/sys/class/i2c-adapter/i2c-{bus_number}/name") as f:
+            name = f" ({f.read().strip()})"
+    except (OSError, TypeError):
+        name = ""
+    raise BusError(f"I2C bus {bus_number}{name} cannot do plain I2C transfers (I2C_RDWR), which "
+                   "reading the IMUs' FIFOs needs: connect the IMUs to the Pi's I2C header bus "
+                   "(dtparam=i2c_arm=on, /dev/i2c-1) or set [sensors] bus to an adapter that can "
+                   "(`i2cdetect -F N` shows I2C yes)", bus=bus_number)
+
+
 def open_reader(bus, clock: Clock, specs: Sequence[SensorSpec] | None = None,
                 bus_number: int | None = None, settings: ImuSettings = ImuSettings(),
                 **reader_options) -> SensorReader:
@@ -83,6 +104,7 @@ def open_reader(bus, clock: Clock, specs: Sequence[SensorSpec] | None = None,
         bus_number = getattr(bus, "bus_number", None)
     if specs is None:
         specs = probe_bus(bus, bus_number, settings).specs
+    require_i2c_transfers(bus, bus_number)
     reader = SensorReader(bus, list(specs), clock, bus_number=bus_number, **reader_options)
     if not reader.open():
         from pi_app.hw.detect import open_imu

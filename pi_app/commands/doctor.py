@@ -38,7 +38,9 @@ def run(args) -> int:
     path = args.config
     if path is None and SYSTEM_CONFIG.exists():
         path = SYSTEM_CONFIG
-    ctx = DoctorContext(config=load_config(path), simulate=args.simulate,
+    cfg = load_config(path)
+    # [sensors] simulate makes `pi-app run` read the simulator: check what it will read.
+    ctx = DoctorContext(config=cfg, simulate=args.simulate or bool(cfg.sensors.simulate),
                         state_dir=args.state_dir, stream_s=max(0.1, args.seconds))
     results = run_checks(ctx)
     if args.json:

@@ -99,7 +99,8 @@ def _open_display(cfg, headless: bool):
         raise ConfigError("the dashboard (pi_app.ui) is not part of this installation; "
                           "reinstall pi-app, or run with --headless.",
                           key="display.enabled") from None
-    return open_live_ui(cfg.display, simulated=False, fullscreen=cfg.display.fullscreen)
+    return open_live_ui(cfg.display, simulated=bool(cfg.sensors.simulate),
+                        fullscreen=cfg.display.fullscreen)
 
 
 def _wait_for_devices(cfg, headless: bool, clock, notifier) -> None:
@@ -112,7 +113,10 @@ def _wait_for_devices(cfg, headless: bool, clock, notifier) -> None:
     from pi_app.ui.display import KMSDRM, same_driver
     want_drm = (not headless and cfg.display.enabled
                 and same_driver(os.environ.get("SDL_VIDEODRIVER"), KMSDRM))
-    DeviceWait(clock, status=notifier.status).wait(live_devices(cfg.sensors.bus, want_drm))
+    patterns = live_devices(cfg.sensors.bus, want_drm)
+    if cfg.sensors.simulate:
+        patterns = [p for p in patterns if "/i2c-" not in p]   # the IMUs are not on a bus
+    DeviceWait(clock, status=notifier.status).wait(patterns)
 
 
 def run(args) -> int:
@@ -137,7 +141,15 @@ def run(args) -> int:
     clock = WallClock()
     notifier = ServiceNotifier(clock)
     _wait_for_devices(cfg, args.headless, clock, notifier)
-    notifier.status("starting: opening the I2C bus and the IMUs")
+    scenario = cfg.sensors.simulate or None
+    if scenario is not None:
+        # Explicitly configured (never a fallback): say it where the operator looks.
+        print(f"pi-app: {cfg.source}: [sensors] simulate = \"{scenario}\": the IMUs are "
+              "emulated chips on a simulated runner, not the I2C bus (the dashboard and the "
+              "session say SIMULATED).", file=sys.stderr)
+        notifier.status(f"starting: simulated IMUs (scenario {scenario})")
+    else:
+        notifier.status("starting: opening the I2C bus and the IMUs")
     ui = _open_display(cfg, args.headless)
     record = None if args.no_record else dict(
         state_dir=args.state_dir, athlete=args.athlete, notes=args.notes,
@@ -146,6 +158,8 @@ def run(args) -> int:
     if record is not None and planned is not None:
         from pi_app.coaching.plan import recorder_fields
         record.update(recorder_fields(planned))
+    if record is not None and scenario is not None:
+        record.update(scenario=scenario, seed=0)
     coaching = None if not args.athlete.strip() else dict(
         state_dir=args.state_dir, athlete_name=args.athlete,
         treadmill_speed_kmh=args.treadmill_kmh,
@@ -153,7 +167,7 @@ def run(args) -> int:
     # The bus is opened where acquisition runs (pi_app.live.wiring.open_acquisition).
     run_live(cfg, clock, None, ui=ui, notifier=notifier, calibration=calibration,
              calibration_text=calibration_text, events_out=args.events_out,
-             record=record, coaching=coaching,
+             record=record, coaching=coaching, scenario=scenario,
              seconds=planned.duration_s if planned is not None else None)
     return 0
 
@@ -163,7 +177,8 @@ def run_live(cfg, clock, bus, *, ui=None, notifier=None, calibration=None,
              record: dict | None = None, seconds: float | None = None,
              simulated: bool = False, install_signals: bool = True,
              write: Callable[[str], None] | None = None,
-             coaching: dict | None = None) -> dict:
+             coaching: dict | None = None,
+             scenario: str | None = None) -> dict:
     """The live app on `bus` (None: the I2C bus of cfg.sensors, opened where acquisition runs)
     until SIGINT/SIGTERM (or `seconds` of clock time): acquisition and the analysis thread,
     the dashboard `ui` on this thread (None: one line per stride), the session recorded
@@ -171,7 +186,9 @@ def run_live(cfg, clock, bus, *, ui=None, notifier=None, calibration=None,
     `notifier` (READY once both IMUs answer and the display is up, STATUS, watchdog pings
     from this loop, STOPPING); the athlete's remembered baselines used and new ones
     remembered when `coaching` holds `attach_coaching` arguments. Closes `ui`; returns a
-    summary dict."""
+    summary dict. simulated: simulated cue outputs too (tests); scenario: with bus None,
+    acquisition reads the simulator running this scenario ([sensors] simulate) while the
+    cue outputs stay real (the session is marked simulated)."""
     from pi_app.live.printer import StridePrinter
     from pi_app.live.service_status import ServiceReporter
     from pi_app.live.threads import LiveApp
@@ -188,7 +205,11 @@ def run_live(cfg, clock, bus, *, ui=None, notifier=None, calibration=None,
     try:
         # The bus and the IMUs first: without them nothing else matters (and their error
         # is the one to see first).
-        reader, runner, opened = open_acquisition(cfg, clock, bus=bus)
+        bus_spec = None
+        if scenario is not None:
+            from pi_app.acquisition.process import BusSpec
+            bus_spec = BusSpec(bus_number=cfg.sensors.bus, simulated=True, scenario=scenario)
+        reader, runner, opened = open_acquisition(cfg, clock, bus_spec, bus=bus)
         engine, warnings = make_cue_engine(cfg, clock, simulated=simulated)
         hooks = [] if ui is not None else [StridePrinter(write, t0_s=clock.now_s())]
         if events_out is not None:
@@ -197,7 +218,8 @@ def run_live(cfg, clock, bus, *, ui=None, notifier=None, calibration=None,
             hooks.append(events)
         session, reader = open_session(cfg, clock, reader=reader, cue_engine=engine,
                                        hooks=hooks, calibration=calibration,
-                                       simulated=simulated, calibration_text=calibration_text,
+                                       simulated=simulated or scenario is not None,
+                                       scenario=scenario, calibration_text=calibration_text,
                                        warnings=warnings)
         if coaching is not None:
             from pi_app.coaching.live import attach_coaching
