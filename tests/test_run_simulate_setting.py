@@ -12,13 +12,14 @@ import pytest
 from pi_app.commands import run as run_cmd
 from pi_app.config import loads_config
 from pi_app.errors import BusError, ConfigError
-from pi_app.sim.bus import SimulatedBus
 from pi_app.store import SessionStore
 
 
 def _args(config: Path, state_dir: Path) -> argparse.Namespace:
-    return argparse.Namespace(config=config, headless=True, events_out=None, no_record=False,
-                              state_dir=state_dir, athlete="", notes="", max_size_mb=None)
+    """`pi-app run --headless` arguments from the real parser (every option at its default)."""
+    from pi_app.cli import build_parser
+    return build_parser().parse_args(["run", "--config", str(config), "--headless",
+                                      "--state-dir", str(state_dir)])
 
 
 def test_simulate_accepts_only_scenario_names():
@@ -41,7 +42,8 @@ def test_run_with_simulate_reads_the_simulator_and_says_so(tmp_path, monkeypatch
     def short_run_live(cfg, clock, bus, **kwargs):
         seen["bus"] = bus
         seen["scenario"] = kwargs.get("scenario")
-        return real_run_live(cfg, clock, bus, seconds=1.0, install_signals=False, **kwargs)
+        kwargs.update(seconds=1.0, install_signals=False)
+        return real_run_live(cfg, clock, bus, **kwargs)
 
     def no_bus(*_args, **_kwargs):
         raise AssertionError("the I2C bus must not be opened when [sensors] simulate is set")
@@ -49,7 +51,8 @@ def test_run_with_simulate_reads_the_simulator_and_says_so(tmp_path, monkeypatch
     monkeypatch.setattr(run_cmd, "run_live", short_run_live)
     monkeypatch.setattr("pi_app.hw.bus.open_i2c_bus", no_bus)
     assert run_cmd.run(_args(config, tmp_path)) == 0
-    assert isinstance(seen["bus"], SimulatedBus) and seen["scenario"] == "steady"
+    # No bus is opened here: acquisition opens the simulator where it runs.
+    assert seen["bus"] is None and seen["scenario"] == "steady"
     err = capsys.readouterr().err
     assert f'{config}: [sensors] simulate = "steady": the IMUs are emulated chips' in err
     with SessionStore.open(tmp_path, read_only=True) as store:
@@ -65,7 +68,8 @@ def test_run_without_simulate_never_falls_back_to_the_simulator(tmp_path, monkey
         raise BusError(f"I2C bus {bus_number} is not available", bus=bus_number)
 
     monkeypatch.setattr("pi_app.hw.bus.open_i2c_bus", missing_bus)
-    monkeypatch.setattr(run_cmd, "run_live", lambda *a, **k: pytest.fail("run_live ran"))
+    # Acquisition in this process, so the missing bus above is the one it meets.
+    config.write_text('[sensors]\nbus = 7\nacquisition = "thread"\n', encoding="utf-8")
     with pytest.raises(BusError, match="bus 7 is not available"):
         run_cmd.run(_args(config, tmp_path))
 
