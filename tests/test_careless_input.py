@@ -116,6 +116,8 @@ def nothing_runs(monkeypatch, no_demo, no_analysis):
     (["demo", "--seed", "x"], ["--seed", "whole number"]),
     (["demo", "--seconds", "0"], ["--seconds", "positive"]),
     (["demo", "--speed", "nan"], ["--speed", "finite"]),
+    (["demo", "--speed", "-2"], ["--speed", "negative", "as fast as the CPU allows"]),
+    (["replay", "1", "--speed", "-2"], ["--speed", "negative", "as fast as possible"]),
     (["sensors", "--simulate", "--seconds", "-3"], ["--seconds", "positive"]),
     (["record", "--simulate", "--seconds", "1e12", "-o", "r.csv"], ["--seconds", "maximum"]),
     (["calibrate", "--simulate", "--seconds", "inf"], ["--seconds", "finite"]),

@@ -48,6 +48,19 @@ def positive_float(example: str, maximum: float | None = None,
     return parse
 
 
+def speed_factor(zero_means: str) -> Callable[[str], float]:
+    """argparse type for --speed: a finite factor >= 0 times real time; the error says what 0
+    means for the command (`zero_means`)."""
+    def parse(text: str) -> float:
+        value = _number(text)
+        if value < 0:
+            raise argparse.ArgumentTypeError(
+                f"{text} is negative; give a factor > 0, e.g. --speed 20 (0 = {zero_means})")
+        return value
+    parse.__name__ = "speed factor"
+    return parse
+
+
 def duration_s(example: str) -> Callable[[str], float]:
     """argparse type: a duration in seconds, > 0 and at most `MAX_DURATION_S` (a week)."""
     return positive_float(example, MAX_DURATION_S, " s (a week)")

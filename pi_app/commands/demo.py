@@ -49,7 +49,8 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=argtypes.duration_s("--seconds 240"), default=None,
                    help="simulated seconds to run (default: until Ctrl-C or the coach quits; "
                         f"{DEFAULT_STEPPED_S:g} for --headless --speed)")
-    p.add_argument("--speed", type=_speed, default=None,
+    p.add_argument("--speed", default=None,
+                   type=argtypes.speed_factor("as fast as the CPU allows, with --headless"),
                    help="run the simulated world X times faster than real time (with "
                         "--headless: a stepped virtual clock paced to X times real time, or "
                         "as fast as the CPU allows with --speed 0)")
@@ -73,17 +74,6 @@ def register(subparsers) -> argparse.ArgumentParser:
 def _check_args(args) -> None:
     argtypes.check_output_dir(args.screenshot, "--screenshot")
     argtypes.check_output_file(args.events_out, "--events-out")
-
-
-def _speed(text: str) -> float:
-    """argparse type for --speed: a finite factor >= 0 (0: as fast as the CPU allows, which
-    only --headless can do)."""
-    value = argtypes._number(text)      # "... is not a (finite) number"
-    if value < 0:
-        raise argparse.ArgumentTypeError(
-            f"{text} is negative; give a factor > 0, e.g. --speed 20 (with --headless, "
-            "0 = as fast as the CPU allows)")
-    return value
 
 
 def _open_ui(cfg, headless: bool):

@@ -20,6 +20,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from pi_app.clock import Clock, WallClock
+from pi_app.commands import argtypes
 from pi_app.commands.sessions import add_state_dir
 from pi_app.errors import ConfigError, PiAppError
 from pi_app.frames import FrameChunk
@@ -35,7 +36,7 @@ def register(subparsers) -> argparse.ArgumentParser:
         description="Feed a stored session's raw samples through the live analysis again, "
                     "as if it were running now.")
     p.add_argument("session", metavar="SESSION", help="session id (see pi-app sessions) or 'last'")
-    p.add_argument("--speed", type=float, default=1.0,
+    p.add_argument("--speed", type=argtypes.speed_factor("as fast as possible"), default=1.0,
                    help="replay speed, times real time (default 1; 0 = as fast as possible)")
     p.add_argument("--headless", action="store_true",
                    help="no dashboard: print one line per stride")
