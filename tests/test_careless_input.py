@@ -146,3 +146,14 @@ def test_rate_rounded_by_the_chip_is_said(tmp_path, capsys):
     assert main(["record", "--simulate", "--seconds", "1", "--rate-hz", "1000", "-o",
                  str(out)]) == 0
     assert "runs at" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["report", "last"], ["progress", "someone"]])
+def test_figure_output_checked_before_the_store_is_opened(tmp_path, capsys, command):
+    """report and progress refuse a wrong -o suffix or a missing folder before any work."""
+    one_sentence(capsys, main(command + ["-o", str(tmp_path / "out.txt"),
+                                         "--state-dir", str(tmp_path / "none")]),
+                 "PDF or PNG", ".pdf or .png")
+    one_sentence(capsys, main(command + ["-o", str(tmp_path / "missing" / "out.png"),
+                                         "--state-dir", str(tmp_path / "none")]),
+                 "does not exist", "-o")

@@ -6,7 +6,7 @@
 #   lab/image/wheels.sh OUT_DIR [REPO_DIR]
 set -euo pipefail
 out="${1:?usage: wheels.sh OUT_DIR [REPO_DIR]}"
-repo="${2:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+repo="${2:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && cd ../.. && pwd)}"
 mkdir -p "$out"
 # Requirements read from pyproject.toml, so a new dependency reaches the lab without an edit here.
 mapfile -t reqs < <(python3 - "$repo/pyproject.toml" <<'PY'

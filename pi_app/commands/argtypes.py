@@ -140,3 +140,14 @@ class CliParser(argparse.ArgumentParser):
 
     def error(self, message: str):
         raise ConfigError(f"{message} (see `{self.prog} --help`).")
+
+
+def check_figure_output(path: Path, what: str) -> None:
+    """Refuse, before any work, an -o path for `what` (e.g. "the report") that is not a .pdf
+    or .png file name or whose folder does not exist (ConfigError naming the path)."""
+    if path.suffix.lower() not in (".pdf", ".png"):
+        raise ConfigError(f"-o {path}: {what} is written as PDF or PNG; end the file name with "
+                          ".pdf or .png.", key="output")
+    if not path.parent.is_dir():
+        raise ConfigError(f"the folder of {path} does not exist; create it first or choose "
+                          "another -o path.", key="output")

@@ -8,8 +8,8 @@ import json
 import sys
 from pathlib import Path
 
+from pi_app.commands import argtypes
 from pi_app.commands.sessions import add_state_dir
-from pi_app.errors import ConfigError
 from pi_app.store.store import SessionStore
 
 
@@ -31,13 +31,7 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    suffix = args.output.suffix.lower()
-    if suffix not in (".pdf", ".png"):
-        raise ConfigError(f"-o {args.output}: the progress report is written as PDF or PNG; "
-                          "end the file name with .pdf or .png.", key="output")
-    if not args.output.parent.is_dir():
-        raise ConfigError(f"the folder of {args.output} does not exist; create it first or "
-                          "choose another -o path.", key="output")
+    argtypes.check_figure_output(args.output, "the progress report")
     from pi_app.coaching.progress import athlete_points, write_progress
     from pi_app.store.athletes import find_athlete
     with SessionStore.open(args.state_dir, read_only=True) as store:

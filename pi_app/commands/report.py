@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from pi_app.commands import argtypes
 from pi_app.commands.sessions import add_state_dir
-from pi_app.errors import ConfigError
 from pi_app.store.export import TerminalProgress
 from pi_app.store.store import SessionStore
 
@@ -26,13 +26,7 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    suffix = args.output.suffix.lower()
-    if suffix not in (".pdf", ".png"):
-        raise ConfigError(f"-o {args.output}: the report is written as PDF or PNG; end the "
-                          "file name with .pdf or .png.", key="output")
-    if not args.output.parent.is_dir():
-        raise ConfigError(f"the folder of {args.output} does not exist; create it first or "
-                          "choose another -o path.", key="output")
+    argtypes.check_figure_output(args.output, "the report")
     from pi_app.store.report import write_report
     with SessionStore.open(args.state_dir, read_only=True) as store:
         session_id = store.resolve(args.session)
