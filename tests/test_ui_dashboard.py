@@ -68,7 +68,12 @@ def test_alerts_for_fault_stall_and_audio(states):
     assert alert_lines(states["in_band"]) == []
     fault = alert_lines(states["sensor_fault"])
     assert fault and fault[0].startswith("THORAX SENSOR MISSING (MPU-6050 0x69)")
-    assert any("STALLED: analysis" in a for a in alert_lines(states["stalled_thread"]))
+    assert any("STALLED: analysis thread not responding" in a
+               for a in alert_lines(states["stalled_thread"]))
+    sensors = dataclasses.replace(states["stalled_thread"], stalled_threads=("sensors",))
+    # Acquisition runs in a process (or a thread): the alert names neither wrongly.
+    assert any(a.startswith("STALLED: sensor reading not responding")
+               for a in alert_lines(sensors))
     assert any("no audio device" in a for a in alert_lines(states["no_audio"]))
     dash = Dashboard((1920, 1080))
     dash.draw(states["sensor_fault"])

@@ -11,12 +11,14 @@ from __future__ import annotations
 import os
 from typing import Callable, Mapping
 
+from pi_app import workers
+
 # A heartbeat older than this (clock seconds) is a hung thread. The sensor thread beats every
 # 10-20 ms and the analysis thread every ~50 ms, so 5 s is far past any scheduling hiccup
 # (the dashboard already shows a thread as stalled after 1 s) yet well inside WatchdogSec.
 DEFAULT_STALE_AFTER_S = 5.0
 #: The threads the live app must keep alive (pi_app.live.session.Heartbeats names).
-DEFAULT_REQUIRED = ("sensors", "analysis")
+DEFAULT_REQUIRED = (workers.SENSORS, workers.ANALYSIS)
 
 
 def watchdog_interval_s(env: Mapping[str, str] | None = None, pid: int | None = None
@@ -83,8 +85,7 @@ class WatchdogFeeder:
         stale threads (empty = healthy). When a thread goes stale, STATUS says which."""
         stale = self.stale_threads(heartbeats, now_s)
         if stale and stale != self.stale:
-            self._send("STATUS=watchdog withheld: " + ", ".join(stale)
-                       + " thread not responding")
+            self._send(f"STATUS=watchdog withheld: {workers.describe(stale)} not responding")
         self.stale = stale
         if stale or self.interval_s is None:
             return stale

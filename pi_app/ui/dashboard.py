@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pygame
 
+from pi_app import workers
 from pi_app.live.snapshot import LiveSnapshot
 from pi_app.ui import widgets as W
 from pi_app.ui.keys import KEY_BINDINGS
@@ -147,7 +148,7 @@ def alert_lines(s: LiveSnapshot) -> list[str]:
             losing.append((True, f"{st.role} sensor: {st.last_error}"))
     out.extend(text for _, text in sorted(losing, key=lambda x: x[0]))
     if s.stalled_threads:
-        out.append(f"STALLED: {', '.join(s.stalled_threads)} thread not responding; display "
+        out.append(f"STALLED: {workers.describe(s.stalled_threads)} not responding; display "
                    "may be out of date")
     out.extend(s.warnings)
     return out
