@@ -402,8 +402,9 @@ def main(argv=None) -> int:
                     help="dashboard frame rate cap (default: the app's [display] fps)")
     ap.add_argument("--acquisition", default="process", choices=("process", "thread"),
                     help="[sensors] acquisition of the app (default process)")
-    ap.add_argument("--rt-priority", type=int, default=0,
-                    help="[sensors] rt_priority of the app (default 0: normal scheduling)")
+    ap.add_argument("--rt-priority", type=int, default=50,
+                    help="[sensors] rt_priority of the app (default 50, what the service "
+                         "grants; 0: normal scheduling)")
     ap.add_argument("--scenario", default="drift")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-reference", action="store_true",

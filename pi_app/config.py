@@ -50,7 +50,9 @@ class SensorsConfig:
                                    what="seconds between FIFO drains")
     # Its own process keeps the drain on schedule whatever the dashboard does (own GIL).
     acquisition: str = _opt(default="process", choices=("process", "thread"))
-    rt_priority: int = _opt(default=0, lo=0, hi=99,
+    # The service grants up to 50 (LimitRTPRIO=50); where real-time priority is not offered at
+    # all (a desktop session) acquisition runs at normal priority without a warning.
+    rt_priority: int = _opt(default=50, lo=0, hi=99,
                             what="a SCHED_FIFO priority (0 = normal scheduling)")
     # For the reality lab (lab/run), where no IMU can stream: `pi-app run` reads emulated
     # chips on a simulated runner instead of the bus, and says so on the dashboard.
@@ -376,7 +378,8 @@ gyro_range_dps = 1000      # gyroscope full scale: 250, 500, 1000 or 2000 deg/s
 dlpf = true                # the chip's digital low-pass filter (anti-alias)
 drain_interval_s = 0.015   # FIFO drain period; 0.010-0.020 keeps every FIFO from overflowing
 acquisition = "process"    # "process": drain the FIFOs in their own process; "thread": in the app
-rt_priority = 0            # 1-99: real-time (SCHED_FIFO) priority for acquisition; 0 = normal
+rt_priority = 50           # 1-99: real-time (SCHED_FIFO) priority of the acquisition process where
+                           #     it is offered (the service: LimitRTPRIO=50); 0 = normal
 simulate = ""              # "" = the IMUs on the bus; a scenario name (e.g. "drift") = emulated
                            #     chips on a simulated runner (the lab; dashboard says SIMULATED)
 

@@ -7,6 +7,7 @@ interpreter): they wait for conditions with a generous limit and never assert on
 
 import dataclasses
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -85,19 +86,62 @@ def test_a_reader_does_not_hang_on_a_lock_its_dead_writer_held():
     assert len(reader.read()) == 3
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to another user")
-def test_real_time_priority_not_permitted_is_one_clear_sentence():
-    # Import first (the interpreter's files may not be readable by that user), then drop root
-    # so the kernel really refuses SCHED_FIFO.
-    code = ("import os; from pi_app.acquisition.process import _set_rt_priority; "
-            "os.setuid(65534); print(_set_rt_priority(20))")
+def _run_as_child(code: str) -> str:
+    """Run `code` in a fresh interpreter (scheduling and limits change for good) and return
+    its last printed line."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=dict(os.environ, PYTHONPATH=root), cwd="/")
-    text = out.stdout.strip()
     assert out.returncode == 0, out.stderr
-    assert "not granted (Operation not permitted)" in text
-    assert "RestrictRealtime=no" in text and "rt_priority = 0" in text
+    return out.stdout.strip().splitlines()[-1]
+
+
+# Import first (the interpreter's files may not be readable by that user), then drop root so
+# the kernel decides as it does for the service user.
+_AS_SERVICE_USER = ("import os, resource; from pi_app.acquisition.process import "
+                    "_set_rt_priority; resource.setrlimit(resource.RLIMIT_RTPRIO, ({0}, {0})); "
+                    "os.setuid(65534); ")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to another user")
+def test_real_time_priority_not_offered_is_normal_scheduling_without_a_warning():
+    # A desktop session or a shell: RLIMIT_RTPRIO 0. The demo must not nag about it.
+    text = _run_as_child(_AS_SERVICE_USER.format(0) + "print(_set_rt_priority(50), "
+                         "os.sched_getscheduler(0) == os.SCHED_OTHER)")
+    assert text == "(0, None) True"
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or resource.getrlimit(resource.RLIMIT_RTPRIO)[1] < 20,
+                    reason="needs root to drop to another user, allowed an RLIMIT_RTPRIO of 20")
+def test_real_time_priority_is_granted_up_to_the_services_limit():
+    # The unit's LimitRTPRIO=20 with rt_priority = 50: the kernel grants 20, not 50.
+    text = _run_as_child(_AS_SERVICE_USER.format(20) + "print(_set_rt_priority(50), "
+                         "os.sched_getscheduler(0) == os.SCHED_FIFO, "
+                         "os.sched_getparam(0).sched_priority)")
+    assert text == "(20, None) True 20"
+
+
+_CPU_CGROUP = "/sys/fs/cgroup/cpu"
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists(f"{_CPU_CGROUP}/cpu.rt_runtime_us"),
+                    reason="needs root and cgroup v1 real-time group scheduling to be refused")
+def test_real_time_priority_refused_is_one_clear_sentence():
+    # A real refusal: a cgroup without real-time runtime (what CONFIG_RT_GROUP_SCHED gives a
+    # new group) makes the kernel answer EPERM even to root.
+    group = f"{_CPU_CGROUP}/pi_app_test_rt_{os.getpid()}"
+    os.mkdir(group)
+    try:
+        text = _run_as_child(
+            "import os; from pi_app.acquisition.process import _set_rt_priority; "
+            f"open({group + '/tasks'!r}, 'w').write(str(os.getpid())); "
+            "print(repr(_set_rt_priority(20)))")
+    finally:
+        with open(f"{_CPU_CGROUP}/tasks", "w") as tasks:   # nothing left inside: remove it
+            pass
+        os.rmdir(group)
+    assert text.startswith("(0, ") and "not granted (Operation not permitted)" in text
+    assert "RestrictRealtime=no, LimitRTPRIO=20" in text and "rt_priority = 0" in text
 
 
 # -- the process ------------------------------------------------------------------------------

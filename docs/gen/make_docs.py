@@ -91,6 +91,8 @@ def example_comments(example_toml: str) -> dict[str, str]:
             elif comment:
                 out[name] = comment
             last = name
+        elif line.startswith("#") and raw[:1].isspace() and last in out:
+            out[last] += " " + line[1:].strip()     # an indented comment line continues it
         elif not line:
             last = None
     return out

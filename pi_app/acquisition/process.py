@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import resource
 import signal
 import threading
 import time
@@ -125,18 +126,30 @@ class _TimedBus:
 
 
 # -- the acquisition process ----------------------------------------------------------------
-def _set_rt_priority(priority: int) -> str | None:
-    """Ask for SCHED_FIFO `priority`; the warning to show when it is not granted, else None."""
+def _set_rt_priority(priority: int) -> tuple[int, str | None]:
+    """Ask for SCHED_FIFO `priority` where this process is offered real-time priority at all
+    (root, or RLIMIT_RTPRIO above 0: the service's LimitRTPRIO=), at most up to that limit.
+
+    Returns (priority in effect, 0 = normal scheduling; the warning to show, or None). Not
+    offered (a desktop session, a shell: RLIMIT_RTPRIO 0) is normal scheduling and no warning;
+    offered but refused (seccomp's RestrictRealtime=yes, a cgroup without real-time runtime)
+    is a warning that says how to allow it."""
     if priority <= 0:
-        return None
+        return 0, None
+    soft, _ = resource.getrlimit(resource.RLIMIT_RTPRIO)
+    if os.geteuid() != 0:
+        if soft == 0:
+            return 0, None
+        if soft != resource.RLIM_INFINITY:
+            priority = min(priority, soft)
     try:
         os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(int(priority)))
-    except (PermissionError, OSError, AttributeError) as err:
-        return (f"acquisition runs at normal priority: real-time priority {priority} was not "
-                f"granted ({getattr(err, 'strerror', None) or err}); allow it in the service "
-                "(RestrictRealtime=no, LimitRTPRIO=" f"{priority}) or set "
-                "[sensors] rt_priority = 0")
-    return None
+    except OSError as err:
+        return 0, (f"acquisition runs at normal priority: real-time priority {priority} was "
+                   f"not granted ({err.strerror or err}); allow it in the service "
+                   f"(RestrictRealtime=no, LimitRTPRIO={priority}) or set "
+                   "[sensors] rt_priority = 0")
+    return int(priority), None
 
 
 def _process_main(spec: AcquisitionSpec, clock, shm_name: str, lock, stop_event, conn,
@@ -165,7 +178,7 @@ def _process_main(spec: AcquisitionSpec, clock, shm_name: str, lock, stop_event,
         if restarted:
             for ring in rings.values():
                 ring.mark_gap(FLAG_RECONNECT)     # the chips were re-opened: samples lost
-        warning = _set_rt_priority(spec.rt_priority)
+        rt_priority, warning = _set_rt_priority(spec.rt_priority)
         try:
             bus = _TimedBus(spec.bus.open(clock))
             from pi_app.acquisition.setup import open_reader
@@ -184,7 +197,8 @@ def _process_main(spec: AcquisitionSpec, clock, shm_name: str, lock, stop_event,
             drivers[role] = None if driver is None else (driver.model,
                                                          float(driver.output_rate_hz))
         conn.send(("opened", {"roles": reader.roles, "drivers": drivers,
-                              "bus_number": reader.bus_number, "warning": warning}))
+                              "bus_number": reader.bus_number, "warning": warning,
+                              "rt_priority": rt_priority}))
         _stream(reader, rings, bus, clock, spec.drain_interval_s, header, shm.buf, lock,
                 lambda: stop_event.is_set() or stop_here.is_set() or os.getppid() != parent)
         for ring in rings.values():
@@ -306,6 +320,8 @@ class AcquisitionProcess:
         self._drivers: dict[str, _DriverInfo | None] = {}
         self.bus_number = spec.bus.bus_number
         self.warnings: list[str] = []
+        #: The SCHED_FIFO priority the process got (0: normal scheduling), see _set_rt_priority.
+        self.rt_priority_in_effect = 0
         self.restarts = 0
         self.restart_times: list[float] = []
         self.last_exit: str | None = None
@@ -361,6 +377,7 @@ class AcquisitionProcess:
                          for role, d in info["drivers"].items()}
         if info.get("warning"):
             self.warnings.append(info["warning"])
+        self.rt_priority_in_effect = int(info.get("rt_priority", 0))
         return self.roles
 
     def start(self) -> "AcquisitionProcess":
@@ -542,7 +559,8 @@ class AcquisitionProcess:
                 "cpu_s": round(float(self._header[_CPU]), 3),
                 "bus_cpu_s": round(float(self._header[_BUS_CPU]), 3),
                 "polls": int(self._header[_POLLS]), "warnings": list(self.warnings),
-                "rt_priority": self.spec.rt_priority}
+                "rt_priority": self.spec.rt_priority,
+                "rt_priority_in_effect": self.rt_priority_in_effect}
 
     def _close_shm(self) -> None:
         # Remove the name now; the mapping itself lives on while the rings (numpy views into
