@@ -336,7 +336,7 @@ def phase_service(res: Results, rebooted: bool = True) -> int:
             p.kill()
 
     # One failing step must not hide the others.
-    for step in (lambda r: check_cue(r, cue), check_kill, check_security, check_doctor, lambda r: check_i2c_stub(r, dev),
+    for step in (lambda r: check_cue(r, cue), check_realtime, check_kill, check_security, check_doctor, lambda r: check_i2c_stub(r, dev),
                  lambda r: check_faults(r, dev), check_install_after_reboot, check_uninstall):
         try:
             step(res)
@@ -421,6 +421,22 @@ def check_kill(res: Results) -> None:
               restarts=prop("NRestarts"), integrity_check=integrity,
               killed_session=killed[0] if killed else None, sessions_before=len(sessions0),
               sessions_after=len(sessions1))
+
+
+def check_realtime(res: Results) -> None:
+    """The unit grants the acquisition process (the main process's child) SCHED_FIFO 50."""
+    pid = prop("MainPID")
+    kids = []
+    if pid.isdigit() and int(pid) > 1:
+        for task in Path(f"/proc/{pid}/task").glob("*/children"):
+            kids += task.read_text().split()
+    policies = {}
+    for kid in kids:
+        rc, out = sh(["chrt", "-p", kid])
+        policies[kid] = " ".join(l.split(":", 1)[1].strip() for l in out.splitlines()
+                                 if ":" in l) if rc == 0 else f"chrt exit {rc}"
+    res.check("acquisition_realtime", any(v == "SCHED_FIFO 50" for v in policies.values()),
+              main_pid=pid, children=policies, expected="SCHED_FIFO 50")
 
 
 def check_security(res: Results) -> None:
