@@ -106,6 +106,7 @@ class SensorReader:
         self.health = AcquisitionHealth(
             sensors={s.spec.role: s.health for s in self._sensors})
         self._lock = threading.Lock()
+        self._opening = False
 
     # -- public -------------------------------------------------------------------------------
     @property
@@ -121,12 +122,19 @@ class SensorReader:
 
     def open(self) -> list[str]:
         """Probe and configure every sensor now; returns the roles that answered. Sensors that
-        did not are re-probed by later polls."""
-        for s in self._sensors:
-            if s.driver is None:
-                self._guarded(s, self._probe, self.clock.now_s())
+        did not are re-probed by later polls. The stream starts when every FIFO does: nothing
+        is written before."""
         # Configuring one chip takes ~100 ms of reset wait, long enough to fill (overflow) the
-        # FIFO of a chip configured before it: start every FIFO afresh, together.
+        # FIFO of a chip configured before it: start every FIFO afresh, together, and do not
+        # drain the ones already configured meanwhile (their rows would end in a discontinuity
+        # that the sample clock fit later mistakes for lost frames).
+        self._opening = True
+        try:
+            for s in self._sensors:
+                if s.driver is None:
+                    self._guarded(s, self._probe, self.clock.now_s())
+        finally:
+            self._opening = False
         now_s = self.clock.now_s()
         for s in self._sensors:
             if s.driver is not None:
@@ -208,8 +216,12 @@ class SensorReader:
 
     def _wait_draining_others(self, s: _Sensor, seconds: float) -> None:
         """Wait `seconds` (a chip's reset time) while draining every other present sensor
-        each `_WAIT_STEP_S`, so a reconnecting chip does not overflow the others' FIFOs."""
+        each `_WAIT_STEP_S`, so a reconnecting chip does not overflow the others' FIFOs (while
+        opening, the others are restarted afterwards instead)."""
         end_s = self.clock.now_s() + seconds
+        if self._opening:
+            self.clock.sleep_s(seconds)
+            return
         while True:
             now_s = self.clock.now_s()
             if now_s >= end_s:
