@@ -10,7 +10,8 @@ import pytest
 
 from pi_app.clock import ManualClock
 from pi_app.cues.audio import SilentAudio, open_audio, synthesize
-from pi_app.cues.buzzer import CueDeviceError, GpioBuzzer, SimulatedBuzzer, Timeline
+from pi_app.cues.buzzer import (CueDeviceError, GpioBuzzer, SimulatedBuzzer, Timeline,
+                               TimelinePlayer)
 from pi_app.cues.patterns import PATTERNS, Segment, render
 
 
@@ -78,6 +79,48 @@ def fake_gpio():
     g.cleanup = lambda pin=None: calls.append(("cleanup", pin))
     g.PWM = lambda pin, freq: FakePwm(calls, pin, freq)
     return g
+
+
+def _play(player, wake_times_s):
+    """What a player that wakes at `wake_times_s` switches: [(t_s, freq_hz or None)]."""
+    out, state = [], None
+    for t in wake_times_s:
+        wanted, _ = player.step(t)
+        if wanted != state:
+            out.append((round(t, 4), wanted))
+            state = wanted
+    return out
+
+
+def test_a_late_player_keeps_the_rhythm_of_a_cue():
+    # Two 50 ms beeps 50 ms apart. The player wakes 70 ms late for the first beep's end:
+    # before, it saw the second beep already sounding and never switched off (one 150 ms
+    # pulse, what the lab recorded on the GPIO line under emulation).
+    timeline = Timeline()
+    timeline.add(1.0, [Segment(0, 50, 2000.0), Segment(100, 50, 2000.0)])
+    player = TimelinePlayer(timeline, start_s=1.0)
+    switched = _play(player, [1.0, 1.12, 1.1705, 1.2205, 1.3])
+    assert switched == [(1.0, 2000.0), (1.12, None), (1.1705, 2000.0), (1.2205, None)]
+    assert player.slips == 1 and player.slipped_s == pytest.approx(0.07)
+
+
+def test_a_punctual_player_changes_nothing():
+    timeline = Timeline()
+    timeline.add(1.0, [Segment(0, 50, 2000.0), Segment(100, 50, 2000.0)])
+    player = TimelinePlayer(timeline, start_s=1.0)
+    # Ordinary wake-up jitter (1 ms) moves no boundary.
+    assert _play(player, [1.0, 1.051, 1.1, 1.151, 1.2]) == [
+        (1.0, 2000.0), (1.051, None), (1.1, 2000.0), (1.151, None)]
+    assert player.slips == 0
+
+
+def test_a_late_start_plays_the_whole_cue():
+    # Woken 40 ms after a cue should have started: the first beep still lasts 50 ms.
+    timeline = Timeline()
+    timeline.add(2.0, [Segment(0, 50, 1500.0), Segment(100, 50, 1500.0)])
+    player = TimelinePlayer(timeline, start_s=1.99)
+    assert _play(player, [1.99, 2.04, 2.0905, 2.1405, 2.1905]) == [
+        (2.04, 1500.0), (2.0905, None), (2.1405, 1500.0), (2.1905, None)]
 
 
 def test_gpio_passive_buzzer_drives_pwm_tones():

@@ -94,6 +94,13 @@ class Timeline:
                 out.append((e, False, None))
         return out
 
+    def delay_from(self, t_s: float, delay_s: float) -> None:
+        """Move every note boundary at or after t_s later by delay_s (a note sounding across
+        t_s lasts that much longer). Notes stay non-overlapping: all later boundaries move
+        together."""
+        self._notes = [(s + delay_s if s >= t_s else s, e + delay_s if e >= t_s else e, f)
+                       for s, e, f in self._notes]
+
     def prune(self, before_s: float) -> None:
         """Forget notes that ended before before_s."""
         self._notes = [n for n in self._notes if n[1] >= before_s]
@@ -159,6 +166,37 @@ class SimulatedBuzzer:
             return self._timeline.state_at(self.clock.now_s()) is not None
 
 
+class TimelinePlayer:
+    """Which state a timeline wants now, for a player that may wake late.
+
+    A cue's meaning is its rhythm (two short beeps is not one long one), so a player that woke
+    after a note boundary it should have switched at does not skip it: the boundary happens
+    now, and the rest of the timeline slips by the same delay. Without this a wake-up late by
+    more than a gap merged the notes around it (seen in the lab under emulation: the first
+    beep and the gap of a pattern became one 154 ms pulse)."""
+
+    #: Lateness (clock s) below which a boundary is not moved: ordinary thread wake-up jitter.
+    LATE_TOLERANCE_S = 0.002
+
+    def __init__(self, timeline: Timeline, start_s: float):
+        self.timeline = timeline
+        self._played_until_s = float(start_s)
+        #: Boundaries that were late by more than the tolerance and slipped.
+        self.slips = 0
+        self.slipped_s = 0.0
+
+    def step(self, now_s: float) -> tuple[float | None, float | None]:
+        """(freq_hz to sound now or None, the next boundary's time or None)."""
+        missed = self.timeline.next_change_after(self._played_until_s)
+        if missed is not None and missed < now_s - self.LATE_TOLERANCE_S:
+            self.timeline.delay_from(missed, now_s - missed)
+            self.slips += 1
+            self.slipped_s += now_s - missed
+        self._played_until_s = max(self._played_until_s, now_s)
+        self.timeline.prune(now_s - 1.0)
+        return self.timeline.state_at(now_s), self.timeline.next_change_after(now_s)
+
+
 class TimelineWorker:
     """A daemon thread that calls `apply(freq_hz or None)` whenever the timeline's state
     changes, on `clock` (a clock with a `speed` attribute runs that much faster than the
@@ -176,6 +214,7 @@ class TimelineWorker:
         self._closed = False
         self._state: float | None = None
         self.errors = 0
+        self.player = TimelinePlayer(self.timeline, clock.now_s())
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -219,15 +258,13 @@ class TimelineWorker:
         with self._cond:
             while not self._closed:
                 now_s = self.clock.now_s()
-                wanted = self.timeline.state_at(now_s)
+                wanted, nxt = self.player.step(now_s)
                 if wanted != self._state:
                     try:
                         self._apply(wanted)
                     except Exception:   # a flaky output must not kill the cue thread
                         self.errors += 1
                     self._state = wanted
-                self.timeline.prune(now_s - 1.0)
-                nxt = self.timeline.next_change_after(now_s)
                 if nxt is None:
                     self._cond.wait()
                 else:
