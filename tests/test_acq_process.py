@@ -98,15 +98,15 @@ def _run_as_child(code: str) -> str:
 
 # Import first (the interpreter's files may not be readable by that user), then drop root so
 # the kernel decides as it does for the service user.
-_AS_SERVICE_USER = ("import os, resource; from pi_app.acquisition.process import "
-                    "_set_rt_priority; resource.setrlimit(resource.RLIMIT_RTPRIO, ({0}, {0})); "
+_AS_SERVICE_USER = ("import os, resource; from pi_app.acquisition.worker import "
+                    "set_rt_priority; resource.setrlimit(resource.RLIMIT_RTPRIO, ({0}, {0})); "
                     "os.setuid(65534); ")
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to another user")
 def test_real_time_priority_not_offered_is_normal_scheduling_without_a_warning():
     # A desktop session or a shell: RLIMIT_RTPRIO 0. The demo must not nag about it.
-    text = _run_as_child(_AS_SERVICE_USER.format(0) + "print(_set_rt_priority(50), "
+    text = _run_as_child(_AS_SERVICE_USER.format(0) + "print(set_rt_priority(50), "
                          "os.sched_getscheduler(0) == os.SCHED_OTHER)")
     assert text == "(0, None) True"
 
@@ -115,7 +115,7 @@ def test_real_time_priority_not_offered_is_normal_scheduling_without_a_warning()
                     reason="needs root to drop to another user, allowed an RLIMIT_RTPRIO of 20")
 def test_real_time_priority_is_granted_up_to_the_services_limit():
     # The unit's LimitRTPRIO=20 with rt_priority = 50: the kernel grants 20, not 50.
-    text = _run_as_child(_AS_SERVICE_USER.format(20) + "print(_set_rt_priority(50), "
+    text = _run_as_child(_AS_SERVICE_USER.format(20) + "print(set_rt_priority(50), "
                          "os.sched_getscheduler(0) == os.SCHED_FIFO, "
                          "os.sched_getparam(0).sched_priority)")
     assert text == "(20, None) True 20"
@@ -133,9 +133,9 @@ def test_real_time_priority_refused_is_one_clear_sentence():
     os.mkdir(group)
     try:
         text = _run_as_child(
-            "import os; from pi_app.acquisition.process import _set_rt_priority; "
+            "import os; from pi_app.acquisition.worker import set_rt_priority; "
             f"open({group + '/tasks'!r}, 'w').write(str(os.getpid())); "
-            "print(repr(_set_rt_priority(20)))")
+            "print(repr(set_rt_priority(20)))")
     finally:
         with open(f"{_CPU_CGROUP}/tasks", "w") as tasks:   # nothing left inside: remove it
             pass

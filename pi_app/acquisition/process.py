@@ -7,9 +7,9 @@ the analysis do (its own interpreter lock; optionally real-time priority).
     ... acq.rings["pelvis"].reader() ...   # the same SampleRing API as the sensor thread's
     acq.stop()
 
-The process runs the same `SensorReader` as the sensor thread, writing into `SampleRing`s that
-live in shared memory (`multiprocessing.shared_memory`), behind one `multiprocessing` lock.
-The health record (a JSON copy of `SensorReader.snapshot()`), the heartbeat and the process's
+The process (its body: `pi_app.acquisition.worker`) runs the same `SensorReader` as the sensor
+thread, writing into `SampleRing`s that live in shared memory (`multiprocessing.shared_memory`,
+laid out by `shared_block`), behind one `multiprocessing` lock. The health record (a JSON copy of `SensorReader.snapshot()`), the heartbeat and the process's
 CPU time are published in the same block. A simulated bus (`BusSpec(simulated=True)`) is
 built inside the process, so the demo pays for its chip emulators there, as a real Pi pays for
 its I2C transfers.
@@ -25,30 +25,21 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import resource
 import signal
 import threading
 import time
-from dataclasses import dataclass, field
 from multiprocessing import shared_memory
 
 import numpy as np
 
-from pi_app.acquisition.ring import FLAG_RECONNECT, SampleRing
-from pi_app.acquisition.sensor_thread import SensorSpec
+from pi_app.acquisition import shared_block as B
+from pi_app.acquisition.ring import SampleRing
+from pi_app.acquisition.spec import AcquisitionSpec, BusSpec
+from pi_app.acquisition.worker import process_main
 from pi_app.errors import PiAppError
-from pi_app.hw.imu import ImuSettings
 
-#: The roles a process can stream (the pelvis IMU at the lower address, then the thorax).
-ROLES = ("pelvis", "thorax")
-# Header slots (float64): heartbeat (clock s), health version, health length (bytes), process
-# CPU time (s), CPU time inside bus calls (s), polls, pid.
-_HB, _HSEQ, _HLEN, _CPU, _BUS_CPU, _POLLS, _PID = range(7)
-_HEADER_BYTES = 64
-_HEALTH_BYTES = 32 * 1024
-# Publish the health record every this many polls (~60 ms at 15 ms): the heartbeat is every poll.
-_HEALTH_EVERY = 4
+__all__ = ["AcquisitionError", "AcquisitionProcess", "AcquisitionSpec", "BusSpec"]
+
 # Counters that continue across a restart of the process (the new one starts at zero).
 _COUNTERS = ("samples", "overflows", "i2c_errors", "fifo_restarts_after_error", "gaps",
              "reconnects", "exceptions")
@@ -58,208 +49,6 @@ class AcquisitionError(PiAppError):
     """The acquisition process could not start or keeps failing; the message says why."""
 
 
-@dataclass(frozen=True)
-class BusSpec:
-    """The bus the acquisition process opens: `/dev/i2c-<bus_number>`, or with `simulated` a
-    simulated runner (`scenario`, `seed`, `chips`, `day`, see pi_app.sim.open_simulated_bus)."""
-
-    bus_number: int = 1
-    simulated: bool = False
-    scenario: str = "steady"
-    seed: int = 0
-    chips: str = "mpu6050"
-    day: int = 0
-
-    def open(self, clock):
-        from pi_app.acquisition.setup import open_bus
-        return open_bus(self.simulated, self.bus_number, scenario=self.scenario,
-                        seed=self.seed, chips=self.chips, clock=clock, day=self.day)
-
-
-@dataclass(frozen=True)
-class AcquisitionSpec:
-    """What the acquisition process reads and how. specs: the sensors (None: probe the bus).
-    drain_interval_s: seconds between FIFO drains. rt_priority: SCHED_FIFO priority 1-99 to
-    ask for (0: normal scheduling)."""
-
-    bus: BusSpec = field(default_factory=BusSpec)
-    specs: tuple[SensorSpec, ...] | None = None
-    settings: ImuSettings = field(default_factory=ImuSettings)
-    drain_interval_s: float = 0.015
-    ring_capacity: int = 8192
-    rt_priority: int = 0
-
-
-def _layout(capacity: int) -> tuple[int, list[int]]:
-    """(total bytes, ring offsets) of the shared block."""
-    offsets = []
-    at = _HEADER_BYTES + _HEALTH_BYTES
-    for _ in ROLES:
-        offsets.append(at)
-        at += SampleRing.nbytes(capacity)
-    return at, offsets
-
-
-class _TimedBus:
-    """Passes every call to the bus and adds the thread CPU time spent in it to `cpu_s` (the
-    emulators' cost on a simulated bus, the I2C transfers on a real one)."""
-
-    def __init__(self, bus):
-        self._bus = bus
-        self.cpu_s = 0.0
-        self._methods = {}
-
-    def __getattr__(self, name):
-        real = getattr(self._bus, name)
-        if not callable(real):
-            return real
-        timed = self._methods.get(name)
-        if timed is None:
-            def timed(*args, **kwargs):
-                t0 = time.thread_time()
-                try:
-                    return real(*args, **kwargs)
-                finally:
-                    self.cpu_s += time.thread_time() - t0
-            self._methods[name] = timed
-        return timed
-
-
-# -- the acquisition process ----------------------------------------------------------------
-def _set_rt_priority(priority: int) -> tuple[int, str | None]:
-    """Ask for SCHED_FIFO `priority` where this process is offered real-time priority at all
-    (root, or RLIMIT_RTPRIO above 0: the service's LimitRTPRIO=), at most up to that limit.
-
-    Returns (priority in effect, 0 = normal scheduling; the warning to show, or None). Not
-    offered (a desktop session, a shell: RLIMIT_RTPRIO 0) is normal scheduling and no warning;
-    offered but refused (seccomp's RestrictRealtime=yes, a cgroup without real-time runtime)
-    is a warning that says how to allow it."""
-    if priority <= 0:
-        return 0, None
-    soft, _ = resource.getrlimit(resource.RLIMIT_RTPRIO)
-    if os.geteuid() != 0:
-        if soft == 0:
-            return 0, None
-        if soft != resource.RLIM_INFINITY:
-            priority = min(priority, soft)
-    try:
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(int(priority)))
-    except OSError as err:
-        return 0, (f"acquisition runs at normal priority: real-time priority {priority} was "
-                   f"not granted ({err.strerror or err}); allow it in the service "
-                   f"(RestrictRealtime=no, LimitRTPRIO={priority}) or set "
-                   "[sensors] rt_priority = 0")
-    return int(priority), None
-
-
-def _process_main(spec: AcquisitionSpec, clock, shm_name: str, lock, stop_event, conn,
-                  restarted: bool) -> None:
-    """The body of the acquisition process: open, then drain every `drain_interval_s`."""
-    # Ctrl-C reaches the whole process group: the parent decides when this process stops.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    stop_here = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *a: stop_here.set())
-    parent = os.getppid()
-    # Spawned children share the parent's resource tracker: attaching registers nothing new,
-    # and the parent unlinks the block.
-    try:
-        shm = shared_memory.SharedMemory(name=shm_name)
-    except FileNotFoundError:
-        return                   # the app stopped while this process was starting
-    try:
-        header = np.ndarray((8,), dtype=np.float64, buffer=shm.buf)
-        header[_PID] = os.getpid()
-        _, offsets = _layout(spec.ring_capacity)
-        # The drain never waits for the app: a reader holding the lock (its thread may lose the
-        # interpreter lock to a long draw call meanwhile) only delays the rows by a poll.
-        rings = {role: SampleRing.on_buffer(shm.buf, spec.ring_capacity, lock, offset=off,
-                                            writer_waits=False)
-                 for role, off in zip(ROLES, offsets)}
-        if restarted:
-            for ring in rings.values():
-                ring.mark_gap(FLAG_RECONNECT)     # the chips were re-opened: samples lost
-        rt_priority, warning = _set_rt_priority(spec.rt_priority)
-        try:
-            bus = _TimedBus(spec.bus.open(clock))
-            from pi_app.acquisition.setup import open_reader
-            reader = open_reader(bus, clock, specs=list(spec.specs) if spec.specs else None,
-                                 bus_number=spec.bus.bus_number, settings=spec.settings,
-                                 ring_capacity=spec.ring_capacity, rings=rings)
-        except PiAppError as err:
-            conn.send(("error", str(err)))
-            return
-        except Exception as err:      # a bug or an unexpected OS error: say what it was
-            conn.send(("error", f"{type(err).__name__}: {err}"))
-            return
-        drivers = {}
-        for role in reader.roles:
-            driver = reader.driver(role)
-            drivers[role] = None if driver is None else (driver.model,
-                                                         float(driver.output_rate_hz))
-        conn.send(("opened", {"roles": reader.roles, "drivers": drivers,
-                              "bus_number": reader.bus_number, "warning": warning,
-                              "rt_priority": rt_priority}))
-        _stream(reader, rings, bus, clock, spec.drain_interval_s, header, shm.buf, lock,
-                lambda: stop_event.is_set() or stop_here.is_set() or os.getppid() != parent)
-        for ring in rings.values():
-            ring.flush()
-        try:
-            close = getattr(bus, "close", None)
-            if close is not None:
-                close()
-        except OSError:
-            pass
-    finally:
-        conn.close()
-        del header
-        shm.close()
-
-
-def _stream(reader, rings, bus, clock, interval_s: float, header, buf, lock,
-            stopping) -> None:
-    """Drain on schedule until `stopping()`; publish heartbeat and health."""
-    next_s = clock.now_s()
-    polls = 0
-    while not stopping():
-        try:
-            reader.poll()
-        except Exception as err:  # poll guards each sensor; this is the last net
-            reader.record_exception(err)
-        for ring in rings.values():
-            ring.flush()                        # rows kept while the app held the lock
-        polls += 1
-        header[_HB] = reader.health.heartbeat_s if reader.health.heartbeat_s is not None \
-            else math.nan
-        if polls % _HEALTH_EVERY == 1:
-            _publish(reader, bus, header, buf, lock, polls)
-        next_s += interval_s
-        now_s = clock.now_s()
-        if next_s < now_s - interval_s:
-            next_s = now_s                      # fell far behind: restart the schedule
-        wait_s = next_s - now_s
-        if wait_s > 0:
-            clock.sleep_s(wait_s)
-    _publish(reader, bus, header, buf, lock, polls)
-
-
-def _publish(reader, bus, header, buf, lock, polls: int) -> None:
-    data = json.dumps(reader.snapshot()).encode()
-    if len(data) > _HEALTH_BYTES:
-        data = json.dumps({"error": "health record too large"}).encode()
-    if not lock.acquire(False):
-        return                                  # the app is reading: next time
-    try:
-        buf[_HEADER_BYTES:_HEADER_BYTES + len(data)] = data
-        header[_HLEN] = len(data)
-        header[_HSEQ] += 1
-        header[_CPU] = time.process_time()
-        header[_BUS_CPU] = bus.cpu_s
-        header[_POLLS] = polls
-    finally:
-        lock.release()
-
-
-# -- the app's side -------------------------------------------------------------------------
 class _DriverInfo:
     """What the analysis needs of a driver in the other process: model and output rate."""
 
@@ -301,16 +90,16 @@ class AcquisitionProcess:
         self.max_restarts = int(max_restarts)
         self.restart_window_s = float(restart_window_s)
         self._ctx = multiprocessing.get_context("spawn")
-        size, offsets = _layout(spec.ring_capacity)
+        size, offsets = B.layout(spec.ring_capacity)
         self._shm = shared_memory.SharedMemory(create=True, size=size)
         self._buf = self._shm.buf
-        self._header = np.ndarray((8,), dtype=np.float64, buffer=self._buf)
+        self._header = np.ndarray((B.HEADER_SLOTS,), dtype=np.float64, buffer=self._buf)
         self._header[:] = 0.0
-        self._header[_HB] = math.nan
+        self._header[B.HB] = math.nan
         self._lock = self._ctx.Lock()
         self._all_rings = {role: SampleRing.on_buffer(self._buf, spec.ring_capacity,
                                                       self._lock, offset=off)
-                           for role, off in zip(ROLES, offsets)}
+                           for role, off in zip(B.ROLES, offsets)}
         self._stop = self._ctx.Event()
         self._proc = None
         self._supervisor: threading.Thread | None = None
@@ -320,7 +109,7 @@ class AcquisitionProcess:
         self._drivers: dict[str, _DriverInfo | None] = {}
         self.bus_number = spec.bus.bus_number
         self.warnings: list[str] = []
-        #: The SCHED_FIFO priority the process got (0: normal scheduling), see _set_rt_priority.
+        #: The SCHED_FIFO priority the process got (0: normal scheduling), see worker.set_rt_priority.
         self.rt_priority_in_effect = 0
         self.restarts = 0
         self.restart_times: list[float] = []
@@ -426,7 +215,7 @@ class AcquisitionProcess:
     def _spawn(self, restarted: bool):
         parent_conn, child_conn = self._ctx.Pipe(duplex=False)
         proc = self._ctx.Process(
-            target=_process_main, name="pi-app-acquisition", daemon=True,
+            target=process_main, name="pi-app-acquisition", daemon=True,
             args=(self.spec, self.clock, self._shm.name, self._lock, self._stop, child_conn,
                   restarted))
         proc.start()
@@ -456,7 +245,7 @@ class AcquisitionProcess:
 
     def _supervise(self) -> None:
         from multiprocessing.connection import wait
-        last_hb = self._header[_HB]
+        last_hb = self._header[B.HB]
         last_change = time.monotonic()
         while not self._quit.is_set():
             proc = self._proc
@@ -467,7 +256,7 @@ class AcquisitionProcess:
                 self._restart(self._describe_exit(proc.exitcode))
                 last_change = time.monotonic()
                 continue
-            hb = self._header[_HB]
+            hb = self._header[B.HB]
             if hb != last_hb:
                 last_hb, last_change = hb, time.monotonic()
             elif time.monotonic() - last_change > self.hang_timeout_s:
@@ -501,8 +290,8 @@ class AcquisitionProcess:
                 carry["gaps"] = carry.get("gaps", 0) + 1
             self._health_seq = -1.0
             self._stale = True
-            self._header[_HSEQ] = 0.0
-            self._header[_HLEN] = 0.0
+            self._header[B.HSEQ] = 0.0
+            self._header[B.HLEN] = 0.0
         self.restart_times = [t for t in self.restart_times if now - t < self.restart_window_s]
         if len(self.restart_times) >= self.max_restarts:
             self.fault = (f"acquisition process failed {len(self.restart_times) + 1} times in "
@@ -528,15 +317,15 @@ class AcquisitionProcess:
     def _read_health(self) -> dict:
         if self._buf is None:
             return self._health_cache
-        seq = self._header[_HSEQ]
+        seq = self._header[B.HSEQ]
         if seq == self._health_seq:
             return self._health_cache
         if not self._lock.acquire(timeout=0.5):
             return self._health_cache
         try:
-            seq = self._header[_HSEQ]
-            n = int(self._header[_HLEN])
-            data = bytes(self._buf[_HEADER_BYTES:_HEADER_BYTES + n])
+            seq = self._header[B.HSEQ]
+            n = int(self._header[B.HLEN])
+            data = bytes(self._buf[B.HEADER_BYTES:B.HEADER_BYTES + n])
         finally:
             self._lock.release()
         if n:
@@ -548,7 +337,7 @@ class AcquisitionProcess:
     def _heartbeat_s(self) -> float | None:
         if self._final is not None:
             return self._final.get("heartbeat_s")
-        hb = float(self._header[_HB])
+        hb = float(self._header[B.HB])
         return None if math.isnan(hb) or hb == 0.0 else hb
 
     def _process_info(self) -> dict:
@@ -556,9 +345,9 @@ class AcquisitionProcess:
         return {"pid": None if proc is None else proc.pid,
                 "alive": proc is not None and proc.is_alive(),
                 "restarts": self.restarts, "last_exit": self.last_exit, "fault": self.fault,
-                "cpu_s": round(float(self._header[_CPU]), 3),
-                "bus_cpu_s": round(float(self._header[_BUS_CPU]), 3),
-                "polls": int(self._header[_POLLS]), "warnings": list(self.warnings),
+                "cpu_s": round(float(self._header[B.CPU]), 3),
+                "bus_cpu_s": round(float(self._header[B.BUS_CPU]), 3),
+                "polls": int(self._header[B.POLLS]), "warnings": list(self.warnings),
                 "rt_priority": self.spec.rt_priority,
                 "rt_priority_in_effect": self.rt_priority_in_effect}
 
