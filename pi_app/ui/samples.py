@@ -13,7 +13,8 @@ import numpy as np
 
 from pi_app.analysis.drift import DriftVerdict
 from pi_app.analysis.types import StrideMetrics
-from pi_app.live.snapshot import CueEvent, LiveSnapshot, ReplayInfo, SensorStatus
+from pi_app.live.snapshot import LiveSnapshot, ReplayInfo, SensorStatus
+from pi_app.records import CueEvent
 
 STRIDE_HZ = 1.35
 TRACE_RATE_HZ = 100.0
