@@ -210,3 +210,34 @@ def test_sigint_stops_the_demo_subprocess():
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_cue_commands_go_to_the_cue_engine_and_the_screen_shows_its_settings():
+    seen = []
+
+    class Hook:
+        def on_event(self, kind, detail):
+            seen.append((kind, detail))
+
+    session, reader, bus, clock = _session("stand", hooks=[Hook()])
+    engine = session.cue_engine
+    for command in (CoachCommand("toggle_metronome"),
+                    CoachCommand("metronome_target_delta_spm", 2.0),
+                    CoachCommand("toggle_mute"), CoachCommand("cycle_cue_mode")):
+        session.commands.put(command)
+    session.step()
+    snap = session.snapshot()
+    assert engine.settings.metronome_on and engine.settings.metronome_target_spm == 172.0
+    assert (snap.metronome_on, snap.metronome_target_spm, snap.muted, snap.cue_mode) == \
+        (True, 172.0, True, "faded")
+    assert [d for k, d in seen if k == "metronome"] == [
+        {"t_s": None, "on": True, "target_spm": 170.0},
+        {"t_s": None, "on": True, "target_spm": 172.0}]
+    # Without a cue engine nothing cues: the screen says cues off, a cue key says why.
+    silent, *_ = open_session(Config(), clock, open_simulated_bus("stand", clock=clock),
+                              simulated=True)
+    silent.commands.put(CoachCommand("cycle_cue_mode"))
+    silent.step()
+    snap = silent.snapshot()
+    assert snap.cue_mode == "off" and not snap.metronome_on
+    assert "this run gives no cues: the cue keys do nothing" in snap.warnings

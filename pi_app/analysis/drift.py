@@ -56,7 +56,6 @@ METRICS: dict[str, tuple[str, bool, str]] = {
 # absolute band or the metronome. Judging them by default tripled false alarms on the
 # simulated steady runner.
 DEFAULT_JUDGED_METRICS = ("rel_phase", "thorax_phase")
-STATES = tuple(DriftState)
 
 
 def _wrap180(x: float) -> float:

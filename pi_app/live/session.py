@@ -134,10 +134,11 @@ class LiveSession:
     """The analysis side of the live app, one `step()` at a time (no threads, no sleeps).
 
     reader: the `SensorReader` whose rings the sensor thread fills. clock: its clock.
-    analyzer: the `Analyzer`. cue_engine: a `CueDecider` (it owns the cue settings) or None
-    (no cues: the dashboard shows cues off). hooks: session hooks. simulated / scenario / calibration_text / warnings: shown on the
-    dashboard. heartbeats: shared with the app (the session watches "sensors" and beats
-    "analysis").
+    analyzer: the `Analyzer` (its drift detector is reset, never replaced, on a baseline
+    restart). cue_engine: a `CueDecider` (it owns the cue settings) or None (no cues: the
+    dashboard shows cues off). hooks: session hooks. simulated / scenario / calibration_text /
+    warnings: shown on the dashboard. heartbeats: shared with the app (the session watches
+    "sensors" and beats "analysis").
     """
 
     def __init__(self, reader, clock, analyzer: Analyzer, cue_engine: CueDecider | None = None,
@@ -164,7 +165,6 @@ class LiveSession:
         self.scenario = scenario
         self.calibration_text = calibration_text
         self.warnings = list(warnings)
-        self.recording = False
         self.recorder = None
         # Why R cannot record when no recorder is attached (the command that builds the
         # session says it more precisely, e.g. "started with --no-record").
@@ -255,10 +255,8 @@ class LiveSession:
 
     @property
     def is_recording(self) -> bool:
-        """True while the session is being stored (the recorder's state when there is one)."""
-        if self.recorder is not None:
-            return bool(self.recorder.recording)
-        return self.recording
+        """True while the session is being stored (never without a recorder)."""
+        return self.recorder is not None and bool(self.recorder.recording)
 
     # -- coach commands ------------------------------------------------------------------
     def apply(self, command: CoachCommand) -> None:
