@@ -391,7 +391,7 @@ kind = "active"            # "active" (on/off) or "passive" (PWM: each cue has i
 [audio]
 enabled = true
 device = ""                # ALSA device (e.g. "hw:1,0" for a USB sound card); "" = default
-volume = 0.8               # 0..1
+volume = 0.8               # 0..1: level of the cue and metronome sounds (SDL mixer)
 buffer_frames = 256        # mixer buffer: small = low latency (256 frames at 44.1 kHz = 6 ms)
 
 [cues]
@@ -427,7 +427,7 @@ fps = 30.0
 [metronome]
 enabled = false
 target_spm = 0.0           # 0 = start at the runner's current cadence
-max_change_pct_per_min = 3.0   # tempo nudges stay below what runners notice
+max_change_pct_per_min = 3.0   # tempo moves toward the target at most this fast (unnoticed)
 
 [calibration]
 profile = ""               # "" = calibration.toml in the state directory (pi-app calibrate)

@@ -11,7 +11,7 @@ from pi_app.cues.buzzer import SimulatedBuzzer
 from pi_app.cues.engine import CueEngine
 from pi_app.cues.patterns import PATTERNS
 from pi_app.cues.policy import CuePolicy
-from pi_app.live.snapshot import CoachCommand
+from pi_app.records import CoachCommand, CueMode, CueSettings, DriftDirection, DriftState
 
 DRAIN_S = 0.015
 
@@ -20,7 +20,8 @@ def stride(i):
     return StrideMetrics(index=i, t_start_s=i * 0.7, t_end_s=(i + 1) * 0.7, cadence_spm=171.0)
 
 
-DRIFT = DriftVerdict("drifting", 1.0, metric="thorax_phase", direction="thorax early",
+DRIFT = DriftVerdict(DriftState.DRIFTING, 1.0, metric="thorax_phase",
+                     direction=DriftDirection.THORAX_EARLY,
                      unit="deg", deviation=-20.0, deviation_sd=-4.0, beyond_band=7.5,
                      drifting_metrics=("thorax_phase",))
 
@@ -89,16 +90,17 @@ def test_in_band_is_silent_and_unlogged():
 
 def test_coach_commands_mode_mute():
     clock, buzzer, engine = make(min_interval_s=0.0)
-    assert engine.apply_command(CoachCommand("cycle_cue_mode")) and engine.mode == "faded"
+    assert engine.apply_command(CoachCommand("cycle_cue_mode"))
+    assert engine.settings.mode == "faded"
     engine.apply_command(CoachCommand("cycle_cue_mode"))
-    assert engine.mode == "off"
+    assert engine.settings.mode == "off"
     engine.apply_command(CoachCommand("cycle_cue_mode"))
-    assert engine.mode == "bandwidth"
+    assert engine.settings.mode == "bandwidth"
     engine.on_stride(stride(0), DRIFT, clock.now_s())
     clock.advance(0.05)
     assert buzzer.is_on()
     engine.apply_command(CoachCommand("toggle_mute"))
-    assert engine.muted and not buzzer.is_on()        # muting silences at once
+    assert engine.settings.muted and not buzzer.is_on()   # muting silences at once
     event = engine.on_stride(stride(1), DRIFT, clock.now_s())
     assert not event.played and event.reason == "muted"
     assert [e.played for e in engine.cue_log] == [True, False]
@@ -110,7 +112,8 @@ def test_metronome_hooks_schedule_beats_without_cutting_cues():
     engine.on_steps([Step(50.0 - 3.0 + k * 60.0 / 170.0) for k in range(9)])
     engine.apply_command(CoachCommand("toggle_metronome"))
     assert engine.metronome is not None
-    assert engine.metronome_target() == pytest.approx(170.0, rel=1e-6)
+    assert engine.settings.metronome_on
+    assert engine.settings.metronome_target_spm == pytest.approx(170.0, rel=1e-6)
     engine.apply_command(CoachCommand("metronome_target_delta_spm", 2.0))
     assert engine.metronome.target_spm == pytest.approx(172.0, rel=1e-6)
     beats = []
@@ -141,20 +144,49 @@ def test_warning_reaches_the_dashboard():
     assert engine.warnings == ("no sound: x",)
 
 
-def test_session_setters_are_idempotent():
-    clock, buzzer, engine = make()
-    engine.on_steps([Step(40.0 + k * 0.35) for k in range(9)])
-    for _ in range(3):                   # the live session pushes its state after each command
-        engine.set_mode("faded")
-        engine.set_muted(False)
-        engine.set_metronome(True)
-        engine.set_metronome_target_spm(None)
+def test_metronome_starts_from_the_config_and_its_target_moves_in_steps():
+    clock = ManualClock(start_s=50.0)
+    engine = CueEngine(CuePolicy(), SimulatedBuzzer(clock), None, clock,
+                       metronome_target_spm=176.0, metronome_on=True)
+    assert engine.settings == CueSettings(CueMode.BANDWIDTH, False, True, 176.0)
     first = engine.metronome
-    engine.set_metronome(True)
-    assert engine.metronome is first and engine.mode == "faded" and not engine.muted
-    engine.set_metronome_target_spm(176.0)
     assert first.target_spm == 176.0
-    engine.set_muted(True)
-    assert engine.muted
-    engine.set_metronome(False)
-    assert engine.metronome is None
+    engine.apply_command(CoachCommand("metronome_target_delta_spm", -2.0))
+    assert engine.metronome is first and first.target_spm == 174.0
+    engine.apply_command(CoachCommand("metronome_target_delta_spm", 100.0))
+    assert engine.settings.metronome_target_spm == 240.0          # clamped to 60..240
+    engine.apply_command(CoachCommand("toggle_metronome"))
+    assert engine.metronome is None and not engine.settings.metronome_on
+    # Without a target, the target follows the runner's cadence from the recent contacts.
+    unset = CueEngine(CuePolicy(), None, None, clock)
+    unset.on_steps([Step(40.0 + k * 60.0 / 164.0) for k in range(9)])
+    unset.apply_command(CoachCommand("metronome_target_delta_spm", 2.0))
+    assert unset.settings.metronome_target_spm == pytest.approx(166.0, abs=0.05)
+
+
+def _tempo_after(max_change_pct_per_min: float, minutes: float) -> float:
+    """The metronome's tempo after `minutes` of a runner at 170 steps/min, target 180."""
+    clock = ManualClock(start_s=0.0)
+    engine = CueEngine(CuePolicy(), None, None, clock, metronome_target_spm=180.0,
+                       metronome_max_change_pct_per_min=max_change_pct_per_min)
+    period_s = 60.0 / 170.0
+    next_step_s = 0.0
+    engine.on_steps([Step(next_step_s - k * period_s) for k in range(9, 0, -1)])
+    engine.apply_command(CoachCommand("toggle_metronome"))
+    for _ in range(int(round(minutes * 60.0 / DRAIN_S))):
+        clock.advance(DRAIN_S)
+        while next_step_s <= clock.now_s():
+            engine.on_steps([Step(next_step_s)])
+            next_step_s += period_s
+        engine.tick()
+    return engine.metronome.tempo_spm
+
+
+def test_metronome_tempo_changes_no_faster_than_the_configured_rate():
+    # [metronome] max_change_pct_per_min, per minute of session (sample) clock: 1 %/min moves
+    # the tempo from the runner's 170 toward 180 by at most ~1.7 steps/min in a minute.
+    assert _tempo_after(1.0, 1.0) == pytest.approx(170.0 * 1.01, abs=0.05)
+    assert _tempo_after(0.0, 1.0) == pytest.approx(170.0, abs=1e-9)
+    # 3 %/min would go further in the same minute, up to the lead limit (3 % above the
+    # runner).
+    assert _tempo_after(3.0, 1.0) == pytest.approx(170.0 * 1.03, abs=0.05)

@@ -1,21 +1,54 @@
 """Cue patterns: one per drift kind, distinguishable by rhythm alone, documented."""
 
+import pytest
+
 from pi_app.analysis.drift import DriftVerdict
-from pi_app.cues.patterns import (PATTERNS, REPEAT_GAP_MS, cue_kind, patterns_markdown,
-                                  render, repetitions)
+from pi_app.cues.patterns import (CUE_FOR_DIRECTION, PATTERNS, REPEAT_GAP_MS, cue_kind,
+                                  patterns_markdown, render, repetitions)
+from pi_app.records import CueKind, DriftDirection, DriftState
 
 DRIFT_KINDS = ["counter_rotation_lost", "more_anti_phase", "thorax_early", "thorax_late",
                "pelvis_early", "pelvis_late", "cadence_low", "cadence_high"]
 
 
-def test_every_drift_direction_has_a_pattern():
-    pairs = [("rel_phase", "counter-rotation lost"), ("rel_phase", "more anti-phase"),
-             ("thorax_phase", "thorax early"), ("thorax_phase", "thorax late"),
-             ("pelvis_phase", "pelvis early"), ("pelvis_phase", "pelvis late"),
-             ("cadence", "low"), ("cadence", "high")]
-    kinds = [cue_kind(DriftVerdict("drifting", 1.0, metric=m, direction=d)) for m, d in pairs]
-    assert kinds == DRIFT_KINDS
-    assert cue_kind(DriftVerdict("in_band", 1.0)) is None
+@pytest.mark.parametrize("direction", list(DriftDirection))
+def test_every_drift_direction_has_a_pattern(direction):
+    # A direction the detector can emit but no pattern plays would leave the runner
+    # uncued without a sound: every member of the enum must reach a pattern.
+    verdict = DriftVerdict(DriftState.DRIFTING, 1.0, metric="rel_phase", direction=direction)
+    kind = cue_kind(verdict)
+    assert kind in PATTERNS and kind is not CueKind.METRONOME
+
+
+def test_directions_and_drift_cues_pair_one_to_one():
+    assert sorted(CUE_FOR_DIRECTION) == sorted(DriftDirection)
+    assert sorted(CUE_FOR_DIRECTION.values()) == sorted(DRIFT_KINDS)
+    assert set(PATTERNS) == set(CueKind)
+    assert cue_kind(DriftVerdict(DriftState.IN_BAND, 1.0)) is None
+
+
+def test_directions_map_to_their_own_cue():
+    pairs = [(DriftDirection.COUNTER_ROTATION_LOST, "counter_rotation_lost"),
+             (DriftDirection.MORE_ANTI_PHASE, "more_anti_phase"),
+             (DriftDirection.THORAX_EARLY, "thorax_early"),
+             (DriftDirection.THORAX_LATE, "thorax_late"),
+             (DriftDirection.PELVIS_EARLY, "pelvis_early"),
+             (DriftDirection.PELVIS_LATE, "pelvis_late"),
+             (DriftDirection.CADENCE_LOW, "cadence_low"),
+             (DriftDirection.CADENCE_HIGH, "cadence_high")]
+    for direction, kind in pairs:
+        assert cue_kind(DriftVerdict(DriftState.DRIFTING, 1.0, direction=direction)) == kind
+
+
+def test_stored_direction_codes_never_change():
+    # Old sessions store these strings (strides.drift_direction, events): they must still
+    # read as the same members.
+    assert [d.value for d in DriftDirection] == [
+        "counter-rotation lost", "more anti-phase", "thorax early", "thorax late",
+        "pelvis early", "pelvis late", "low", "high"]
+    assert DriftDirection("low") is DriftDirection.CADENCE_LOW
+    assert [s.value for s in DriftState] == ["warmup", "building_baseline", "in_band",
+                                             "drifting", "suppressed"]
 
 
 def test_patterns_distinct_by_rhythm_and_by_pitch():

@@ -202,3 +202,25 @@ def test_circular_mean_sd():
     mean, sd = circular_mean_sd_deg([350, 10, 0])
     assert mean == pytest.approx(0, abs=1e-9) or mean == pytest.approx(360)
     assert 7 < sd < 9
+
+
+def test_reset_is_a_fresh_detector_and_the_verdict_carries_its_band():
+    # Drifting strides (thorax 40 deg late after 4 min), so episodes, a learnt SD and a coach
+    # band are all forgotten by reset.
+    strides = make_strides(11, 12, thorax_shift_deg=lambda i: np.where(i > 4 * 85, 40.0, 0.0))
+    used = DriftDetector()
+    run(used, strides[:500])
+    used.set_band("cadence", 160.0, 180.0)
+    assert used.episodes >= 1
+    used.reset(skip_warmup=True)
+    settled = DriftDetector(warmup_s=0.0)
+    again, fresh = run(used, strides[500:]), run(settled, strides[500:])
+    assert again == fresh
+    assert again[0].state == "warmup" and again[1].state == "building_baseline"
+    used.reset()
+    assert run(used, strides) == run(DriftDetector(), strides)
+    # The band each verdict was judged against is in it (a coach's band wins).
+    last = fresh[-1]
+    assert last.bands["rel_phase"] == settled.baseline["rel_phase"]
+    band = settled.set_band("rel_phase", 300.0, 330.0)
+    assert settled.update(strides[-1]).bands["rel_phase"] == band

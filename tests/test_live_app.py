@@ -23,7 +23,7 @@ from pi_app.live.events import EventLog, read_events
 from pi_app.live.session import run_stepped
 from pi_app.live.threads import LiveApp
 from pi_app.live.wiring import make_cue_engine, open_session
-from pi_app.live.snapshot import CoachCommand
+from pi_app.records import CoachCommand
 from pi_app.sim import open_simulated_bus
 from pi_app.sim.scenarios import STAND_S
 
@@ -165,7 +165,10 @@ def test_stalled_sensor_thread_is_detected_and_coach_commands_apply():
     assert not snap.recording and snap.recording_off_reason == "this run has no session store"
     assert "recording is off: this run has no session store" in snap.warnings
     assert session.cue_engine.policy.mode == "faded" and session.cue_engine.policy.muted
-    assert session.analyzer.drift.warmup_s == 0.0
+    # The baseline restarted without a second warm-up: it is being built within seconds.
+    assert snap.verdict is None and snap.band_deg is None
+    run_stepped(session, clock, 3.0, DRAIN_S)
+    assert session.snapshot().verdict.state == "building_baseline"
 
 
 def test_a_failing_hook_is_counted_not_fatal():
@@ -207,3 +210,34 @@ def test_sigint_stops_the_demo_subprocess():
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_cue_commands_go_to_the_cue_engine_and_the_screen_shows_its_settings():
+    seen = []
+
+    class Hook:
+        def on_event(self, kind, detail):
+            seen.append((kind, detail))
+
+    session, reader, bus, clock = _session("stand", hooks=[Hook()])
+    engine = session.cue_engine
+    for command in (CoachCommand("toggle_metronome"),
+                    CoachCommand("metronome_target_delta_spm", 2.0),
+                    CoachCommand("toggle_mute"), CoachCommand("cycle_cue_mode")):
+        session.commands.put(command)
+    session.step()
+    snap = session.snapshot()
+    assert engine.settings.metronome_on and engine.settings.metronome_target_spm == 172.0
+    assert (snap.metronome_on, snap.metronome_target_spm, snap.muted, snap.cue_mode) == \
+        (True, 172.0, True, "faded")
+    assert [d for k, d in seen if k == "metronome"] == [
+        {"t_s": None, "on": True, "target_spm": 170.0},
+        {"t_s": None, "on": True, "target_spm": 172.0}]
+    # Without a cue engine nothing cues: the screen says cues off, a cue key says why.
+    silent, *_ = open_session(Config(), clock, open_simulated_bus("stand", clock=clock),
+                              simulated=True)
+    silent.commands.put(CoachCommand("cycle_cue_mode"))
+    silent.step()
+    snap = silent.snapshot()
+    assert snap.cue_mode == "off" and not snap.metronome_on
+    assert "this run gives no cues: the cue keys do nothing" in snap.warnings

@@ -15,7 +15,7 @@ from pi_app.live.events import read_events
 from pi_app.live.health import HealthJudge
 from pi_app.live.pacing import Pacer
 from pi_app.live.session import run_stepped
-from pi_app.live.snapshot import CoachCommand
+from pi_app.records import CoachCommand
 from pi_app.live.wiring import make_cue_engine, open_session
 from pi_app.sim import open_simulated_bus
 from pi_app.sim.scenarios import QUICK_DRIFT_AFTER_RUN_S, STAND_S

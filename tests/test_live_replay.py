@@ -9,7 +9,7 @@ import pytest
 from pi_app.cli import main
 from pi_app.clock import ManualClock
 from pi_app.commands.replay import replay_live
-from pi_app.live.snapshot import CoachCommand
+from pi_app.records import CoachCommand
 from pi_app.store import SessionStore
 
 
@@ -60,7 +60,7 @@ def test_coach_quit_stops_the_replay(recorded):
     with SessionStore.open(recorded, read_only=True) as store:
         summary = store.summary(1)
         session = replay_live(store, 1, ui, speed=1.0, clock=ManualClock(), fps=30.0)
-    assert session.quit_requested and session.cue_mode == "faded"
+    assert session.quit_requested and session.cue_settings.mode == "faded"
     assert session.t_s < summary.t_last_s
 
 

@@ -187,7 +187,7 @@ def test_run_live_without_recording_says_why_when_the_coach_presses_r(listener):
     """`pi-app run --no-record`: R never shows a REC state with nothing stored; the
     dashboard is told why recording is off."""
     from pi_app.commands.run import run_live
-    from pi_app.live.snapshot import CoachCommand
+    from pi_app.records import CoachCommand
     sock, env = listener
     clock = ScaledClock(1.0)
     bus = open_simulated_bus("steady", seed=0, clock=clock)

@@ -162,7 +162,7 @@ def test_disk_full_stops_recording_with_a_warning_and_feedback_goes_on(tmp_path)
     # Live feedback goes on: strides after the warning.
     assert session.analyzer.n_strides >= strides_at_warning + 20
     # The coach cannot resume into a full disk; it is said, not hidden.
-    from pi_app.live.snapshot import CoachCommand
+    from pi_app.records import CoachCommand
     session.commands.put(CoachCommand("toggle_recording"))
     session.step()
     assert not session.snapshot().recording
@@ -177,7 +177,7 @@ def test_disk_full_stops_recording_with_a_warning_and_feedback_goes_on(tmp_path)
 
 @pytest.mark.slow
 def test_coach_toggle_pauses_and_resumes_the_recording(tmp_path):
-    from pi_app.live.snapshot import CoachCommand
+    from pi_app.records import CoachCommand
     session, reader, bus, clock, recorder = recorded_session("steady", tmp_path)
     run_stepped(session, clock, STAND_S + 5.0, DRAIN_S)
     assert session.snapshot().recording

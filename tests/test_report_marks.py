@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from pi_app.analysis.types import StrideMetrics
-from pi_app.live.snapshot import CueEvent
+from pi_app.records import CueEvent
 from pi_app.store.report import played_cues_per_min, session_marks, summary_rows
 from pi_app.store.store import StoredEvent, StoredStride
 

@@ -13,7 +13,7 @@ from pi_app.analysis.pipeline import AnalysisUpdate
 from pi_app.analysis.types import Step, StrideMetrics
 from pi_app.clock import ManualClock
 from pi_app.frames import FrameChunk
-from pi_app.live.snapshot import CueEvent
+from pi_app.records import CueEvent
 from pi_app.store import SessionInfo, SessionRecorder, SessionStore
 from pi_app.store.schema import pack_samples, unpack_samples
 

@@ -57,7 +57,8 @@ def test_drift_detail_names_direction_and_size(states):
         state="drifting", metric="cadence", direction="low", unit="spm", deviation=-6.0,
         deviation_sd=-3.0, beyond_band=2.5))
     view = drift_view(cad)
-    assert view.title == "DRIFTING: LOW" and "cadence -6.0 spm" in view.detail
+    # The stored code "low" is shown as what it means (DriftDirection.label).
+    assert view.title == "DRIFTING: CADENCE LOW" and "cadence -6.0 spm" in view.detail
 
 
 def test_suppressed_shows_time_left(states):

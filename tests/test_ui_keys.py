@@ -3,7 +3,7 @@
 import pygame
 import pytest
 
-from pi_app.live.snapshot import COACH_COMMANDS, CoachCommand
+from pi_app.records import COACH_COMMANDS, CoachCommand
 from pi_app.ui.keys import KEY_BINDINGS, command_for_key, commands_from_events
 
 

@@ -5,7 +5,7 @@ import pygame
 import pytest
 
 from pi_app.config import DisplayConfig
-from pi_app.live.snapshot import CoachCommand
+from pi_app.records import CoachCommand
 from pi_app.ui.display import DisplayError, choose_driver, open_display, open_live_ui
 from pi_app.ui.samples import state_snapshots
 from pi_app.ui.screenshots import STATES, save_screenshots

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pi_app.analysis.types import StrideMetrics
+from pi_app.records import UNRELIABLE_QUALITY, DriftDirection, DriftState
 
 # Judged metrics, most important first: name -> (StrideMetrics field, circular?, unit).
 METRICS: dict[str, tuple[str, bool, str]] = {
@@ -55,9 +56,6 @@ METRICS: dict[str, tuple[str, bool, str]] = {
 # absolute band or the metronome. Judging them by default tripled false alarms on the
 # simulated steady runner.
 DEFAULT_JUDGED_METRICS = ("rel_phase", "thorax_phase")
-STATES = ("warmup", "building_baseline", "in_band", "drifting", "suppressed")
-# Strides with these quality flags carry unreliable timing/phase; they are not judged.
-_BAD_QUALITY = frozenset({"gap", "missed_step", "sensor_fault"})
 
 
 def _wrap180(x: float) -> float:
@@ -117,20 +115,20 @@ class MetricJudgement:
 class DriftVerdict:
     """The detector's verdict after one stride.
 
-    state: "warmup" | "building_baseline" | "in_band" | "drifting" | "suppressed".
-    progress: baseline progress 0..1 while building (1 once built).
-    When drifting: metric (the most important drifting one), direction ("counter-rotation
-    lost" / "more anti-phase" for rel_phase, "thorax early"/"thorax late", "pelvis
-    early"/"pelvis late", cadence "low"/"high"), deviation from the band center (signed, unit),
-    deviation_sd (signed, in the runner's SDs), beyond_band (>= 0, how far outside the band,
-    unit). drifting_metrics lists every drifting metric; judgements has each judged metric.
+    state: a `DriftState`. progress: baseline progress 0..1 while building (1 once built).
+    When drifting: metric (the most important drifting one), direction (a `DriftDirection`
+    of that metric), deviation from the band center (signed, unit), deviation_sd (signed, in
+    the runner's SDs), beyond_band (>= 0, how far outside the band, unit). drifting_metrics
+    lists every drifting metric; judgements has each judged metric.
     suppressed_for_s: seconds of suppression left after a speed change.
+    bands: the band each metric was judged against at this stride (a coach's band, else the
+    baseline; none while there is neither), as it stood after the stride.
     """
 
-    state: str
+    state: DriftState
     progress: float = 0.0
     metric: str | None = None
-    direction: str | None = None
+    direction: DriftDirection | None = None
     unit: str | None = None
     deviation: float | None = None
     deviation_sd: float | None = None
@@ -138,10 +136,11 @@ class DriftVerdict:
     drifting_metrics: tuple[str, ...] = ()
     suppressed_for_s: float = 0.0
     judgements: dict[str, MetricJudgement] = field(default_factory=dict)
+    bands: dict[str, MetricBand] = field(default_factory=dict)
 
     @property
     def drift(self) -> bool:
-        return self.state == "drifting"
+        return self.state == DriftState.DRIFTING
 
 
 @dataclass(frozen=True)
@@ -256,11 +255,20 @@ class DriftDetector:
         if unknown:
             raise ValueError(f"unknown metric(s) {unknown}; use {', '.join(METRICS)}")
         self.judged_metrics = tuple(m for m in METRICS if m in judged_metrics)
+        self.cadence_tolerance_frac = float(cadence_tolerance_frac)
+        self.reset(skip_warmup=False)
+
+    def reset(self, skip_warmup: bool = False) -> None:
+        """Forget the runner and start again, as a new detector with the same settings would:
+        no baseline, no coach bands, no remembered baseline offered. skip_warmup: the coach
+        says the runner is settled now, so the baseline starts building at the next stride
+        (the warm-up time is 0 s; `warmup_strides` still counts)."""
+        self._warmup_s = 0.0 if skip_warmup else self.warmup_s
         history = max(self.window_strides, self.trend_strides + self.reference_strides)
         self._tracks = {m: _Track(history) for m in METRICS}
         self._t0_s: float | None = None
         self._n_strides = 0
-        self._state = "warmup"
+        self._state = DriftState.WARMUP
         self._collect: dict[str, list[float]] = {m: [] for m in METRICS}
         self._collected = 0
         self._suppress_until_s = -math.inf
@@ -269,7 +277,6 @@ class DriftDetector:
         self.episodes = 0
         self._last: dict[str, MetricJudgement] = {}
         self._fast_jump_run = 0
-        self.cadence_tolerance_frac = float(cadence_tolerance_frac)
         self._stored: list[Baseline] = []
         self._stored_speed_match: bool | None = None
         #: The remembered baseline being judged against (None: a fresh one, or none yet).
@@ -359,7 +366,7 @@ class DriftDetector:
         self.stored_in_use = stored
         origin = f" from {stored.origin}" if stored.origin else ""
         self.stored_note = f"remembered baseline{origin} ({why})"
-        self._state = "in_band"
+        self._state = DriftState.IN_BAND
         return True
 
     # -- coach bands -----------------------------------------------------------------------
@@ -421,7 +428,7 @@ class DriftDetector:
             self._t0_s = stride.t_start_s
         self._n_strides += 1
         t_s = stride.t_end_s
-        good = not (stride.quality & _BAD_QUALITY)
+        good = not (stride.quality & UNRELIABLE_QUALITY)
         values: dict[str, float] = {}
         if good:
             for metric, (name, _, _) in METRICS.items():
@@ -430,42 +437,42 @@ class DriftDetector:
                     values[metric] = float(v)
                     self._tracks[metric].values.append(float(v))
 
-        if self._state == "warmup":
-            if (t_s - self._t0_s >= self.warmup_s
+        if self._state == DriftState.WARMUP:
+            if (t_s - self._t0_s >= self._warmup_s
                     and self._n_strides >= self.warmup_strides):
                 if not self._start_from_stored():
                     self._start_baseline()
-            return self._verdict("warmup", judge=False)
+            return self._verdict(DriftState.WARMUP, judge=False)
 
-        if self._state == "suppressed":
+        if self._state == DriftState.SUPPRESSED:
             if t_s < self._suppress_until_s:
-                return self._verdict("suppressed", judge=False, t_s=t_s)
+                return self._verdict(DriftState.SUPPRESSED, judge=False, t_s=t_s)
             self._start_baseline()
 
         if self._cadence_jumped():
             self._suppress_until_s = t_s + self.suppress_s
-            self._state = "suppressed"
+            self._state = DriftState.SUPPRESSED
             self.baseline = {}
             self.stored_in_use = None
             for track in self._tracks.values():
                 track.reset_episode()
-            return self._verdict("suppressed", judge=False, t_s=t_s)
+            return self._verdict(DriftState.SUPPRESSED, judge=False, t_s=t_s)
 
-        if self._state == "building_baseline":
+        if self._state == DriftState.BUILDING_BASELINE:
             if good:
                 for metric, v in values.items():
                     self._collect[metric].append(v)
                 self._collected += 1
             if self._collected >= self.baseline_strides:
                 self._finish_baseline()
-                self._state = "in_band"
+                self._state = DriftState.IN_BAND
             else:
-                return self._verdict("building_baseline", judge=good)
-        return self._verdict("in_band", judge=good)
+                return self._verdict(DriftState.BUILDING_BASELINE, judge=good)
+        return self._verdict(DriftState.IN_BAND, judge=good)
 
     # -- internals -------------------------------------------------------------------------
     def _start_baseline(self) -> None:
-        self._state = "building_baseline"
+        self._state = DriftState.BUILDING_BASELINE
         self._collect = {m: [] for m in METRICS}
         self._collected = 0
         self.baseline = {}
@@ -492,7 +499,7 @@ class DriftDetector:
         track = self._tracks["cadence"]
         if "cadence" in self.baseline:
             reference = self.baseline["cadence"].center
-        elif self._state == "building_baseline" and len(self._collect["cadence"]) >= \
+        elif self._state == DriftState.BUILDING_BASELINE and len(self._collect["cadence"]) >= \
                 self.window_strides:
             reference = float(statistics.median(self._collect["cadence"]))
         else:
@@ -592,24 +599,24 @@ class DriftDetector:
         return MetricJudgement(metric, value, dev, dev / band.sd, beyond, out, track.drifting)
 
     @staticmethod
-    def _direction(metric: str, band: MetricBand, dev: float) -> str:
+    def _direction(metric: str, band: MetricBand, dev: float) -> DriftDirection:
         if metric == "rel_phase":
             # In-phase (0 deg) means thorax and pelvis turn together: counter-rotation lost.
             now = abs(_wrap180(band.center + dev))
-            return "counter-rotation lost" if now < abs(_wrap180(band.center)) else \
-                "more anti-phase"
+            return DriftDirection.COUNTER_ROTATION_LOST if now < abs(_wrap180(band.center)) \
+                else DriftDirection.MORE_ANTI_PHASE
         if metric == "thorax_phase":
-            return "thorax late" if dev > 0 else "thorax early"
+            return DriftDirection.THORAX_LATE if dev > 0 else DriftDirection.THORAX_EARLY
         if metric == "pelvis_phase":
-            return "pelvis late" if dev > 0 else "pelvis early"
-        return "high" if dev > 0 else "low"
+            return DriftDirection.PELVIS_LATE if dev > 0 else DriftDirection.PELVIS_EARLY
+        return DriftDirection.CADENCE_HIGH if dev > 0 else DriftDirection.CADENCE_LOW
 
     def _verdict(self, state: str, judge: bool, t_s: float | None = None) -> DriftVerdict:
         progress = 1.0 if self.baseline else 0.0
-        if state == "building_baseline":
+        if state == DriftState.BUILDING_BASELINE:
             progress = min(1.0, self._collected / self.baseline_strides)
         suppressed_for_s = 0.0
-        if state == "suppressed" and t_s is not None:
+        if state == DriftState.SUPPRESSED and t_s is not None:
             suppressed_for_s = max(0.0, self._suppress_until_s - t_s)
         judgements: dict[str, MetricJudgement] = {}
         if judge:
@@ -618,26 +625,29 @@ class DriftDetector:
                     continue
                 band = self._band(metric)
                 # While building, only a coach's absolute band can be judged.
-                if band is None or (state == "building_baseline" and band.source != "coach"):
+                if band is None or (state == DriftState.BUILDING_BASELINE
+                                    and band.source != "coach"):
                     continue
                 j = self._judge(metric, band)
                 if j is not None:
                     judgements[metric] = j
             self._last = judgements
-        elif state in ("in_band", "building_baseline"):
+        elif state in (DriftState.IN_BAND, DriftState.BUILDING_BASELINE):
             # An unusable stride (gap, missed step) leaves every judgement as it was.
             judgements = dict(self._last)
         else:
             self._last = {}
+        bands = {**self.baseline, **self.coach_bands}
         drifting = tuple(m for m in METRICS if m in judgements and judgements[m].drifting)
         if not drifting:
             return DriftVerdict(state, progress, drifting_metrics=(),
-                                suppressed_for_s=suppressed_for_s, judgements=judgements)
+                                suppressed_for_s=suppressed_for_s, judgements=judgements,
+                                bands=bands)
         metric = drifting[0]
         j = judgements[metric]
         band = self._band(metric)
-        return DriftVerdict("drifting", progress, metric=metric,
+        return DriftVerdict(DriftState.DRIFTING, progress, metric=metric,
                             direction=self._direction(metric, band, j.deviation),
                             unit=METRICS[metric][2], deviation=j.deviation,
                             deviation_sd=j.deviation_sd, beyond_band=j.beyond_band,
-                            drifting_metrics=drifting, judgements=judgements)
+                            drifting_metrics=drifting, judgements=judgements, bands=bands)

@@ -36,6 +36,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from pi_app.analysis.types import Step, StrideMetrics
+from pi_app.records import QualityFlag
 
 
 def stride_phase_deg(t_s: np.ndarray, x: np.ndarray, t_start_s: float, t_end_s: float) -> float:
@@ -156,10 +157,10 @@ class StrideAnalyzer:
             return None    # the step sensor had no data for a while: strikes unknown
         quality = set()
         if inferred:
-            quality.add("no_side")
+            quality.add(QualityFlag.NO_SIDE)
         recent = self._durations[-self.median_strides:]
         if len(recent) >= 3 and duration > self.missed_step_ratio * float(np.median(recent)):
-            quality.add("missed_step")
+            quality.add(QualityFlag.MISSED_STEP)
         else:
             self._durations.append(duration)
         metrics: dict[str, tuple[float, float, np.ndarray] | None] = {}
@@ -170,7 +171,7 @@ class StrideAnalyzer:
             if not (np.all(np.isfinite(th_in)) and np.isfinite(a) and np.isfinite(b)):
                 # This sensor had a gap (e.g. the thorax unplugged): its rotation during the
                 # gap is unknown; the other segment's metrics still stand.
-                quality.add("gap")
+                quality.add(QualityFlag.GAP)
                 metrics[s] = None
                 continue
             rates = self._rates[s]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pi_app.records import QualityFlag
+
 
 @dataclass(frozen=True)
 class Step:
@@ -31,6 +33,6 @@ class StrideMetrics:
     # Left/right symmetry of axial rotation: (left excursion - right excursion) / mean excursion,
     # in percent; 0 = symmetric. None without gyro.
     rotation_symmetry_pct: float | None = None
-    # Quality flags: "gap", "missed_step", "sensor_fault", "no_side". Empty = good.
-    quality: frozenset[str] = field(default_factory=frozenset)
+    # Quality flags (pi_app.records.QualityFlag). Empty = good.
+    quality: frozenset[QualityFlag] = field(default_factory=frozenset)
     drift: bool = False

@@ -6,8 +6,8 @@
 
 Played through the sound device with the same synthesis the live app uses
 (pi_app.cues.audio), so the coach and the athlete can learn the patterns before a session.
-`[audio] device` / `buffer_frames` from --config choose the device; SDL_AUDIODRIVER picks the
-SDL driver as everywhere else.
+`[audio] device` / `buffer_frames` / `volume` from --config choose the device and its level;
+SDL_AUDIODRIVER picks the SDL driver as everywhere else.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def run(args) -> int:
     cfg = load_config(args.config)
     clock = WallClock()
     audio = open_audio(clock, device=cfg.audio.device or None,
-                       buffer_frames=cfg.audio.buffer_frames,
+                       buffer_frames=cfg.audio.buffer_frames, volume=cfg.audio.volume,
                        fallback="connect headphones or a speaker (on the Pi: HDMI, USB or "
                                 "I2S audio), or name the device in [audio] device")
     if isinstance(audio, SilentAudio):

@@ -72,23 +72,6 @@ def _calibration(summary: SessionSummary):
             return None
 
 
-class ReplayCues:
-    """Cue decisions for a replay: the stored config's `CuePolicy` decides at the sample time
-    that closed each stride, as it did live; nothing plays (no latency)."""
-
-    def __init__(self, policy):
-        self.policy = policy
-
-    def on_stride(self, stride, verdict, closing_sample_t_s: float):
-        return self.policy.decide(stride, verdict, closing_sample_t_s)
-
-    def set_mode(self, mode: str) -> None:
-        self.policy.set_mode(mode)
-
-    def set_muted(self, muted: bool) -> None:
-        self.policy.muted = bool(muted)
-
-
 def stored_config(summary: SessionSummary):
     """The config the session was recorded with (the defaults when it stored none, or when
     it cannot be read any more, with a note on stderr)."""
@@ -107,10 +90,13 @@ def stored_config(summary: SessionSummary):
             return Config()
 
 
-def replay_cues(cfg) -> ReplayCues:
-    """Cue decisions by the [cues] policy of `cfg` (the session's stored config)."""
+def replay_cues(cfg, clock: Clock):
+    """Cue decisions by the [cues] policy of `cfg` (the session's stored config), made at
+    the sample time that closed each stride, as they were live: a `CueEngine` without
+    outputs, so nothing plays (and no latency is claimed)."""
+    from pi_app.cues.engine import CueEngine
     from pi_app.live.wiring import cue_policy
-    return ReplayCues(cue_policy(cfg.cues))
+    return CueEngine(cue_policy(cfg.cues), None, None, clock)
 
 
 def replay_analyzer(summary: SessionSummary, cfg):
@@ -214,7 +200,7 @@ def replay_live(store: SessionStore, session_id: int, ui, *, speed: float = 1.0,
     clock = clock if clock is not None else WallClock()
     cfg = stored_config(summary)
     session = LiveSession(StoredReader(clock), clock, replay_analyzer(summary, cfg),
-                          replay_cues(cfg), drift_kwargs=cfg.baseline.drift_detector_kwargs(),
+                          replay_cues(cfg, clock),
                           simulated=summary.simulated, scenario=summary.scenario,
                           calibration_text=f"replay of session {session_id}"
                           + (" (calibrated)" if summary.calibration_text.strip() else ""))
@@ -283,7 +269,7 @@ def run(args) -> int:
             return 0
 
         from pi_app.live.printer import StridePrinter
-        cues = replay_cues(stored_config(stored))
+        cues = replay_cues(stored_config(stored), WallClock())
         printer = StridePrinter(lambda line: print(line, flush=True))
 
         def show(update):

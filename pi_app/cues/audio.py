@@ -103,12 +103,15 @@ class SilentAudio:
 class PygameAudio:
     """Tones through pygame.mixer. Raises pygame.error when no device opens (use
     `open_audio` for the fallback). If the mixer is already initialised (e.g. by
-    pygame.init()), it is used as it is; create this first to get the small buffer."""
+    pygame.init()), it is used as it is; create this first to get the small buffer.
+    volume: master volume 0..1, set once as the SDL channel volume of the cue and metronome
+    channels."""
 
     _CHANNELS = {"cue": 0, "metronome": 1}
 
     def __init__(self, clock: Clock, device: str | None = None, driver: str | None = None,
-                 rate_hz: int = DEFAULT_RATE_HZ, buffer_frames: int = DEFAULT_BUFFER_FRAMES):
+                 rate_hz: int = DEFAULT_RATE_HZ, buffer_frames: int = DEFAULT_BUFFER_FRAMES,
+                 volume: float = 1.0):
         import pygame
         import pygame.mixer
         import pygame.sndarray
@@ -133,6 +136,11 @@ class PygameAudio:
         self.output_latency_ms = 1000.0 * buffer_frames / self.rate_hz
         pygame.mixer.set_reserved(len(self._CHANNELS))
         self._channels = {name: pygame.mixer.Channel(i) for name, i in self._CHANNELS.items()}
+        #: The master volume 0..1 ([audio] volume): SDL scales every sound on our channels
+        #: by it, on top of each cue's own intensity-scaled volume.
+        self.volume = min(1.0, max(0.0, float(volume)))
+        for ch in self._channels.values():
+            ch.set_volume(self.volume)
         self._cache: dict[tuple, object] = {}
         self._heap: list[tuple[float, int, object, str]] = []
         self._seq = itertools.count()
@@ -229,14 +237,14 @@ def _quiet_c_stderr():
 
 def open_audio(clock: Clock, device: str | None = None, driver: str | None = None,
                rate_hz: int = DEFAULT_RATE_HZ,
-               buffer_frames: int = DEFAULT_BUFFER_FRAMES,
+               buffer_frames: int = DEFAULT_BUFFER_FRAMES, volume: float = 1.0,
                fallback: str = "cues go to the buzzer only") -> PygameAudio | SilentAudio:
-    """The audio player for the configured device, or a SilentAudio with a warning when the
-    device cannot be opened; `fallback` ends that warning with what happens instead (on the
-    Pi the athlete then only gets the buzzer)."""
+    """The audio player for the configured device at master `volume` (0..1), or a
+    SilentAudio with a warning when the device cannot be opened; `fallback` ends that warning
+    with what happens instead (on the Pi the athlete then only gets the buzzer)."""
     try:
         return PygameAudio(clock, device=device, driver=driver, rate_hz=rate_hz,
-                           buffer_frames=buffer_frames)
+                           buffer_frames=buffer_frames, volume=volume)
     except Exception as exc:    # pygame.error, or no pygame at all
         where = f"device {device!r}" if device else "the default device"
         drv = driver or os.environ.get("SDL_AUDIODRIVER") or "default driver"

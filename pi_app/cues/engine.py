@@ -5,6 +5,9 @@ so a slow display never delays them), `on_steps` with new contacts and `tick` on
 analysed chunk (metronome beats are scheduled ahead from it). Nothing here blocks: outputs
 only put notes on their own timelines.
 
+The engine owns the cue settings the coach changes (mode, mute, metronome and its target):
+the coach's cue commands come to `apply_command`, and `settings` is what the dashboard shows.
+
 Latency is measured from the sample that closes the stride (sample clock, which is the
 monotonic clock the engine's clock also reads) to the cue starting: the time the engine hands
 the pattern to the outputs plus the slowest output's own buffering delay.
@@ -23,22 +26,26 @@ from pi_app.cues.audio import AudioPlayer
 from pi_app.cues.buzzer import Buzzer
 from pi_app.cues.metronome import Metronome
 from pi_app.cues.patterns import PATTERNS, render
-from pi_app.cues.policy import MODES, CuePolicy
-from pi_app.live.snapshot import CoachCommand, CueEvent
+from pi_app.cues.policy import CuePolicy
+from pi_app.records import CoachCommand, CueEvent, CueKind, CueMode, CueSettings
 
 
 class CueEngine:
-    """Plays what `policy` decides on `buzzer` and/or `audio` (either may be None).
+    """Plays what `policy` decides on `buzzer` and/or `audio` (either may be None; with
+    neither, decisions are made and logged and nothing sounds, e.g. a replay).
 
     clock: the clock outputs are timed on (the monotonic clock, or a virtual one).
     log_size: decisions kept in `cue_log`. min_volume: audio volume at intensity 0 (it rises
-    linearly to 1 at intensity 1). metronome_target_spm: default target when the coach turns
-    the metronome on without one (else the runner's current cadence).
+    linearly to 1 at intensity 1). metronome_target_spm: default target when the metronome
+    starts without one (else the runner's current cadence). metronome_on: start with the
+    metronome running. metronome_max_change_pct_per_min: the metronome's tempo moves toward
+    the target by at most this % per minute of sample-clock time.
     """
 
     def __init__(self, policy: CuePolicy, buzzer: Buzzer | None, audio: AudioPlayer | None,
                  clock: Clock, log_size: int = 50, min_volume: float = 0.4,
-                 metronome_target_spm: float | None = None):
+                 metronome_target_spm: float | None = None, metronome_on: bool = False,
+                 metronome_max_change_pct_per_min: float = 3.0):
         self.policy = policy
         self.buzzer = buzzer
         self.audio = audio
@@ -48,19 +55,25 @@ class CueEngine:
         self.latencies_ms: list[float] = []
         self.metronome: Metronome | None = None
         self.metronome_target_spm = metronome_target_spm
+        if metronome_max_change_pct_per_min < 0:
+            raise ValueError("metronome_max_change_pct_per_min must be >= 0")
+        self.metronome_max_change_pct_per_min = float(metronome_max_change_pct_per_min)
         self._recent_steps: deque[Step] = deque(maxlen=12)
         self._cue_busy_until_s = float("-inf")
+        if metronome_on:
+            self._metronome_on()
 
     # -- cues ------------------------------------------------------------------------------
     def on_stride(self, stride: StrideMetrics, verdict: DriftVerdict,
                   closing_sample_t_s: float) -> CueEvent | None:
         """Decide for one new stride and start the cue at once if it plays. closing_sample_t_s:
         sample-clock time (s) of the sample whose arrival made the stride known. Returns the
-        decision (also appended to `cue_log`) or None when there is nothing to say."""
+        decision (also appended to `cue_log`) or None when there is nothing to say. A played
+        decision carries its latency when an output started it."""
         event = self.policy.decide(stride, verdict, closing_sample_t_s)
         if event is None:
             return None
-        if event.played:
+        if event.played and (self.buzzer is not None or self.audio is not None):
             start_s = self._play(event.kind, event.intensity)
             latency_ms = (start_s - closing_sample_t_s) * 1000.0
             self.latencies_ms.append(latency_ms)
@@ -68,7 +81,7 @@ class CueEngine:
         self._log.append(event)
         return event
 
-    def _play(self, kind: str, intensity: float) -> float:
+    def _play(self, kind: CueKind, intensity: float) -> float:
         """Start the pattern now; returns when it starts sounding (clock s)."""
         segments = render(PATTERNS[kind], intensity)
         now_s = self.clock.now_s()
@@ -95,82 +108,53 @@ class CueEngine:
 
     # -- coach controls --------------------------------------------------------------------
     @property
-    def mode(self) -> str:
-        return self.policy.mode
+    def settings(self) -> CueSettings:
+        """The coach's cue settings as they are now."""
+        return CueSettings(mode=self.policy.mode, muted=self.policy.muted,
+                           metronome_on=self.metronome is not None,
+                           metronome_target_spm=self.metronome_target_spm)
 
-    def set_mode(self, mode: str) -> None:
-        self.policy.set_mode(mode)
+    def apply_command(self, command: CoachCommand) -> bool:
+        """Carry out a cue command of the coach (cycle_cue_mode, toggle_mute,
+        toggle_metronome, metronome_target_delta_spm); False for any other command."""
+        if command.kind == "cycle_cue_mode":
+            self.policy.set_mode(CueMode(self.policy.mode).next())
+        elif command.kind == "toggle_mute":
+            self._mute(not self.policy.muted)
+        elif command.kind == "toggle_metronome":
+            if self.metronome is None:
+                self._metronome_on()
+            else:
+                self.metronome = None
+        elif command.kind == "metronome_target_delta_spm":
+            base = self.metronome_target_spm or self._runner_cadence_spm() or 170.0
+            self._set_metronome_target(round(base + float(command.value or 0.0), 1))
+        else:
+            return False
+        return True
 
-    def cycle_mode(self) -> str:
-        """bandwidth -> faded -> off -> bandwidth; returns the new mode."""
-        self.policy.set_mode(MODES[(MODES.index(self.policy.mode) + 1) % len(MODES)])
-        return self.policy.mode
-
-    @property
-    def muted(self) -> bool:
-        return self.policy.muted
-
-    def mute(self, on: bool = True) -> None:
+    def _mute(self, on: bool) -> None:
         """Mute (or unmute) cues and the metronome; a sounding cue stops."""
         self.policy.muted = bool(on)
         if on and self.buzzer is not None:
             self.buzzer.stop()
 
-    def set_muted(self, muted: bool) -> None:
-        """Setter form of `mute` (the live session pushes its state through it)."""
-        if bool(muted) != self.muted:
-            self.mute(bool(muted))
-
-    def set_metronome(self, on: bool) -> None:
-        """Metronome on/off; an already running metronome keeps its beat grid."""
-        if on and self.metronome is None:
-            self.metronome_on()
-        elif not on and self.metronome is not None:
-            self.metronome_off()
-
-    def set_metronome_target_spm(self, target_spm: float | None) -> None:
-        """Target cadence (steps/min); None keeps the current one."""
-        if target_spm is not None and target_spm != self.metronome_target_spm:
-            self.set_metronome_target(target_spm)
-
-    def apply_command(self, command: CoachCommand) -> bool:
-        """Handle the cue-related coach commands; False for the others."""
-        if command.kind == "cycle_cue_mode":
-            self.cycle_mode()
-        elif command.kind == "toggle_mute":
-            self.mute(not self.muted)
-        elif command.kind == "toggle_metronome":
-            if self.metronome is None:
-                self.metronome_on()
-            else:
-                self.metronome_off()
-        elif command.kind == "metronome_target_delta_spm":
-            target = self.metronome_target() or 170.0
-            self.set_metronome_target(target + float(command.value or 0.0))
-        else:
-            return False
-        return True
-
     # -- metronome -------------------------------------------------------------------------
-    def metronome_on(self, target_spm: float | None = None) -> None:
-        """Start the step-locked metronome toward target_spm (default: the configured
-        target, else the runner's current cadence, else 170 steps/min)."""
-        target = target_spm or self.metronome_target_spm
-        if target is None:
-            probe = Metronome(170.0)
-            probe.on_steps(self._recent_steps)
-            target = probe.runner_cadence_spm() or 170.0
+    def _runner_cadence_spm(self) -> float | None:
+        probe = Metronome(170.0)
+        probe.on_steps(self._recent_steps)
+        return probe.runner_cadence_spm()
+
+    def _metronome_on(self) -> None:
+        """Start the step-locked metronome toward the target (default: the runner's current
+        cadence, else 170 steps/min)."""
+        target = self.metronome_target_spm or self._runner_cadence_spm() or 170.0
         self.metronome_target_spm = float(target)
-        self.metronome = Metronome(self.metronome_target_spm)
+        self.metronome = Metronome(self.metronome_target_spm,
+                                   max_nudge_pct_per_min=self.metronome_max_change_pct_per_min)
         self.metronome.on_steps(self._recent_steps)
 
-    def metronome_off(self) -> None:
-        self.metronome = None
-
-    def metronome_target(self) -> float | None:
-        return self.metronome_target_spm
-
-    def set_metronome_target(self, target_spm: float) -> None:
+    def _set_metronome_target(self, target_spm: float) -> None:
         target_spm = min(240.0, max(60.0, float(target_spm)))
         self.metronome_target_spm = target_spm
         if self.metronome is not None:
@@ -190,9 +174,9 @@ class CueEngine:
             return []
         now_s = self.clock.now_s() if now_s is None else float(now_s)
         beats = self.metronome.update(now_s)
-        if self.muted:
+        if self.policy.muted:
             return beats
-        segments = PATTERNS["metronome"].segments
+        segments = PATTERNS[CueKind.METRONOME].segments
         for beat_s in beats:
             # A beat must not cut a cue short on the (single-voice) buzzer.
             if self.buzzer is not None and not beat_s < self._cue_busy_until_s:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pi_app.analysis.drift import DriftVerdict
+from pi_app.records import CueKind, DriftDirection
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class Segment:
 class CuePattern:
     """A named pattern: `kind` (as in CueEvent.kind), what it means, and its segments."""
 
-    kind: str
+    kind: CueKind
     meaning: str
     segments: tuple[Segment, ...]
 
@@ -48,53 +49,53 @@ class CuePattern:
         return tuple((s.start_ms, s.duration_ms) for s in self.segments)
 
 
-def _p(kind: str, meaning: str, *segments: tuple[float, float, float]) -> CuePattern:
+def _p(kind: CueKind, meaning: str, *segments: tuple[float, float, float]) -> CuePattern:
     return CuePattern(kind, meaning, tuple(Segment(*s) for s in segments))
 
 
 #: Every pattern, by kind. Frequencies sit in the 0.5-3 kHz range where small piezo buzzers
 #: are loud (their resonance is typically 2-4 kHz) and the ear is most sensitive.
-PATTERNS: dict[str, CuePattern] = {p.kind: p for p in (
-    _p("counter_rotation_lost", "relative phase moved toward in-phase (thorax and pelvis "
+PATTERNS: dict[CueKind, CuePattern] = {p.kind: p for p in (
+    _p(CueKind.COUNTER_ROTATION_LOST, "relative phase moved toward in-phase (thorax and pelvis "
        "turn together)", (0, 70, 2800), (140, 70, 2800)),
-    _p("more_anti_phase", "relative phase moved further from in-phase than the band",
+    _p(CueKind.MORE_ANTI_PHASE, "relative phase moved further from in-phase than the band",
        (0, 350, 1400)),
-    _p("thorax_early", "thorax rotation peaks earlier in the stride (rising)",
+    _p(CueKind.THORAX_EARLY, "thorax rotation peaks earlier in the stride (rising)",
        (0, 80, 1200), (160, 240, 2400)),
-    _p("thorax_late", "thorax rotation peaks later in the stride (falling)",
+    _p(CueKind.THORAX_LATE, "thorax rotation peaks later in the stride (falling)",
        (0, 240, 2400), (320, 80, 1200)),
-    _p("pelvis_early", "pelvis rotation peaks earlier in the stride (rising, low)",
+    _p(CueKind.PELVIS_EARLY, "pelvis rotation peaks earlier in the stride (rising, low)",
        (0, 60, 600), (120, 60, 600), (240, 240, 1200)),
-    _p("pelvis_late", "pelvis rotation peaks later in the stride (falling, low)",
+    _p(CueKind.PELVIS_LATE, "pelvis rotation peaks later in the stride (falling, low)",
        (0, 240, 1200), (320, 60, 600), (440, 60, 600)),
-    _p("cadence_low", "cadence below the band: step quicker (three slow low ticks)",
+    _p(CueKind.CADENCE_LOW, "cadence below the band: step quicker (three slow low ticks)",
        (0, 40, 500), (200, 40, 500), (400, 40, 500)),
-    _p("cadence_high", "cadence above the band: step slower (three fast high ticks)",
+    _p(CueKind.CADENCE_HIGH, "cadence above the band: step slower (three fast high ticks)",
        (0, 40, 2600), (90, 40, 2600), (180, 40, 2600)),
-    _p("metronome", "one metronome beat (step-locked)", (0, 30, 1800)),
+    _p(CueKind.METRONOME, "one metronome beat (step-locked)", (0, 30, 1800)),
 )}
 
-# (DriftVerdict.metric, DriftVerdict.direction) -> pattern kind
-_KIND_OF: dict[tuple[str, str], str] = {
-    ("rel_phase", "counter-rotation lost"): "counter_rotation_lost",
-    ("rel_phase", "more anti-phase"): "more_anti_phase",
-    ("thorax_phase", "thorax early"): "thorax_early",
-    ("thorax_phase", "thorax late"): "thorax_late",
-    ("pelvis_phase", "pelvis early"): "pelvis_early",
-    ("pelvis_phase", "pelvis late"): "pelvis_late",
-    ("cadence", "low"): "cadence_low",
-    ("cadence", "high"): "cadence_high",
+#: The cue each drift direction plays (every `DriftDirection` has one; a test holds it so).
+CUE_FOR_DIRECTION: dict[DriftDirection, CueKind] = {
+    DriftDirection.COUNTER_ROTATION_LOST: CueKind.COUNTER_ROTATION_LOST,
+    DriftDirection.MORE_ANTI_PHASE: CueKind.MORE_ANTI_PHASE,
+    DriftDirection.THORAX_EARLY: CueKind.THORAX_EARLY,
+    DriftDirection.THORAX_LATE: CueKind.THORAX_LATE,
+    DriftDirection.PELVIS_EARLY: CueKind.PELVIS_EARLY,
+    DriftDirection.PELVIS_LATE: CueKind.PELVIS_LATE,
+    DriftDirection.CADENCE_LOW: CueKind.CADENCE_LOW,
+    DriftDirection.CADENCE_HIGH: CueKind.CADENCE_HIGH,
 }
 
 #: Silence between repetitions of a pattern when a larger error repeats it (ms).
 REPEAT_GAP_MS = 200.0
 
 
-def cue_kind(verdict: DriftVerdict) -> str | None:
-    """The pattern kind for a drifting verdict, None when it is not drifting (or unknown)."""
-    if not verdict.drift or verdict.metric is None or verdict.direction is None:
+def cue_kind(verdict: DriftVerdict) -> CueKind | None:
+    """The cue for a drifting verdict, None when it is not drifting."""
+    if not verdict.drift or verdict.direction is None:
         return None
-    return _KIND_OF.get((verdict.metric, verdict.direction))
+    return CUE_FOR_DIRECTION[DriftDirection(verdict.direction)]
 
 
 def repetitions(intensity: float) -> int:

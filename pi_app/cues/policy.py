@@ -13,11 +13,9 @@ import math
 from pi_app.analysis.drift import DriftVerdict
 from pi_app.analysis.types import StrideMetrics
 from pi_app.cues.patterns import cue_kind
-from pi_app.live.snapshot import CueEvent
+from pi_app.records import UNRELIABLE_QUALITY, CueEvent, CueMode
 
-MODES = ("bandwidth", "faded", "off")
-# Strides whose timing or phase is unreliable are never cued on (same set as the detector).
-_BAD_QUALITY = frozenset({"gap", "missed_step", "sensor_fault"})
+MODES = tuple(CueMode)
 #: Default faded schedule: (seconds since the session's first decision, fraction of eligible
 #: strides cued): 100 % for 5 min, 50 % up to 10 min, then 25 %.
 DEFAULT_FADE_SCHEDULE: tuple[tuple[float, float], ...] = ((0.0, 1.0), (300.0, 0.5),
@@ -27,8 +25,9 @@ DEFAULT_FADE_SCHEDULE: tuple[tuple[float, float], ...] = ((0.0, 1.0), (300.0, 0.
 class CuePolicy:
     """Decides, per stride, whether a cue plays.
 
-    mode: "bandwidth" (every eligible drifting stride), "faded" (a deterministic fraction of
-    them from `fade_schedule`) or "off" (never; decisions are still logged as withheld).
+    mode: a `CueMode`: bandwidth (every eligible drifting stride), faded (a deterministic
+    fraction of them from `fade_schedule`) or off (never; decisions are still logged as
+    withheld).
     min_interval_s: no two cue opportunities closer than this (s, sample clock).
     fade_schedule: ((after_s, fraction), ...) with after_s counted from `start_session`
     (default: the first decision) and fraction 1, 1/2, 1/4, ... : fraction 1/n plays the 1st
@@ -42,7 +41,7 @@ class CuePolicy:
     played, or withheld with the reason.
     """
 
-    def __init__(self, mode: str = "bandwidth", min_interval_s: float = 3.0,
+    def __init__(self, mode: CueMode | str = CueMode.BANDWIDTH, min_interval_s: float = 3.0,
                  fade_schedule=DEFAULT_FADE_SCHEDULE, full_scale_sd: float = 3.0,
                  min_intensity: float = 0.2):
         self.set_mode(mode)
@@ -61,10 +60,10 @@ class CuePolicy:
         self._eligible_in_stage = 0
 
     # -- coach controls --------------------------------------------------------------------
-    def set_mode(self, mode: str) -> None:
+    def set_mode(self, mode: CueMode | str) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown cue mode {mode!r}; use one of {', '.join(MODES)}")
-        self.mode = mode
+        self.mode = CueMode(mode)
 
     def set_fade_schedule(self, schedule) -> None:
         """Replace the faded schedule ((after_s, fraction), ...); fractions in (0, 1]."""
@@ -95,7 +94,7 @@ class CuePolicy:
 
     def fade_every_n(self, t_s: float) -> int:
         """n of "cue 1 of every n eligible strides" at time t_s (1 outside faded mode)."""
-        if self.mode != "faded":
+        if self.mode != CueMode.FADED:
             return 1
         return round(1.0 / self.fade_schedule[self._stage_at(t_s)][1])
 
@@ -114,7 +113,7 @@ class CuePolicy:
         if self._session_start_s is None:
             self._session_start_s = float(t_s)
         kind = cue_kind(verdict)
-        if kind is None or stride.quality & _BAD_QUALITY:
+        if kind is None or stride.quality & UNRELIABLE_QUALITY:
             return None
         intensity = self.intensity(verdict)
 
@@ -122,14 +121,14 @@ class CuePolicy:
             return CueEvent(t_s=t_s, kind=kind, intensity=intensity, played=False,
                             reason=reason)
 
-        if self.mode == "off":
+        if self.mode == CueMode.OFF:
             return withheld("mode off")
         if self.muted:
             return withheld("muted")
         if t_s - self._last_opportunity_s < self.min_interval_s:
             return withheld("min interval")
         self._last_opportunity_s = float(t_s)
-        if self.mode == "faded":
+        if self.mode == CueMode.FADED:
             stage = self._stage_at(t_s)
             if stage != self._stage:
                 self._stage, self._eligible_in_stage = stage, 0

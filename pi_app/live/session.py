@@ -1,9 +1,11 @@
 """The analysis side of the live app, with no thread in it, and the stepped driver.
 
 `LiveSession.step()` analyses whatever the sensor thread has delivered since the last call:
-coach commands ▸ align ▸ Analyzer ▸ cue engine ▸ snapshot ▸ session hooks. `run_stepped`
-drives the sensor reader and the session in one loop on a `ManualClock`, deterministic and as
-fast as the CPU allows (tests, `pi-app demo --headless --speed X`); `pi_app.live.threads`
+coach commands ▸ align ▸ Analyzer ▸ cue engine ▸ snapshot ▸ session hooks. Each coach command
+goes to its owner: cue commands to the cue engine (which holds the cue settings), baseline
+commands to the drift detector, recording to the recorder. `run_stepped` drives the sensor
+reader and the session in one loop on a `ManualClock`, deterministic and as fast as the CPU
+allows (tests, `pi-app demo --headless --speed X`); `pi_app.live.threads`
 runs the same session on a thread next to the sensor thread instead. Cues are decided in the
 analysis step, so the display never delays them.
 
@@ -21,15 +23,14 @@ from typing import Callable, Iterable, Protocol
 import numpy as np
 
 from pi_app.acquisition.align import FrameAligner
-from pi_app.analysis.drift import DriftDetector
+from pi_app.analysis.drift import MetricBand
 from pi_app.analysis.pipeline import AnalysisUpdate, Analyzer
 from pi_app.frames import FrameChunk
 from pi_app.live.dial import dial_needle
 from pi_app.live.health import HealthJudge
-from pi_app.live.snapshot import (CoachCommand, CommandQueue, CueEvent, LiveSnapshot,
-                                  SensorStatus, SnapshotBox)
+from pi_app.live.snapshot import CommandQueue, LiveSnapshot, SensorStatus, SnapshotBox
+from pi_app.records import CoachCommand, CueEvent, CueMode, CueSettings, SensorRole
 
-CUE_MODES = ("bandwidth", "faded", "off")
 # How much history the dashboard gets: traces of the last ~4 s at ~100 Hz (the screen has
 # ~1000 px for them), the last 20 strides, the last 12 cue decisions.
 TRACE_S = 4.0
@@ -69,7 +70,24 @@ class CueDecider(Protocol):
     """The cue engine as the session uses it (pi_app.cues.engine.CueEngine)."""
 
     def on_stride(self, stride, verdict, closing_sample_t_s: float) -> CueEvent | None:
-        ...
+        """The cue decision for a new stride (None: nothing to say)."""
+
+    def on_steps(self, steps) -> None:
+        """New contacts (the metronome locks to them)."""
+
+    def tick(self, now_s: float) -> object:
+        """Once per analysed chunk: schedule what is due (metronome beats)."""
+
+    def apply_command(self, command: CoachCommand) -> bool:
+        """Carry out a cue command of the coach; False when it is not one."""
+
+    @property
+    def settings(self) -> CueSettings:
+        """The cue settings now (shown on the dashboard)."""
+
+    @property
+    def cue_log(self) -> tuple[CueEvent, ...]:
+        """The recent decisions, newest last."""
 
 
 class Heartbeats:
@@ -116,26 +134,23 @@ class LiveSession:
     """The analysis side of the live app, one `step()` at a time (no threads, no sleeps).
 
     reader: the `SensorReader` whose rings the sensor thread fills. clock: its clock.
-    analyzer: the `Analyzer`. cue_engine: a `CueDecider` or None (no cues). drift_kwargs:
-    the DriftDetector arguments (a restarted baseline gets a fresh detector with them).
-    hooks: session hooks. simulated / scenario / calibration_text / warnings: shown on the
-    dashboard. heartbeats: shared with the app (the session watches "sensors" and beats
-    "analysis").
+    analyzer: the `Analyzer` (its drift detector is reset, never replaced, on a baseline
+    restart). cue_engine: a `CueDecider` (it owns the cue settings) or None (no cues: the
+    dashboard shows cues off). hooks: session hooks. simulated / scenario / calibration_text /
+    warnings: shown on the dashboard. heartbeats: shared with the app (the session watches
+    "sensors" and beats "analysis").
     """
 
     def __init__(self, reader, clock, analyzer: Analyzer, cue_engine: CueDecider | None = None,
-                 *, drift_kwargs: dict | None = None, hooks: Iterable[SessionHook] = (),
+                 *, hooks: Iterable[SessionHook] = (),
                  commands: CommandQueue | None = None, box: SnapshotBox | None = None,
                  simulated: bool = False, scenario: str | None = None,
                  calibration_text: str = "not calibrated", warnings: Iterable[str] = (),
-                 cue_mode: str = "bandwidth", metronome_on: bool = False,
-                 metronome_target_spm: float | None = None,
                  heartbeats: Heartbeats | None = None):
         self.reader = reader
         self.clock = clock
         self.analyzer = analyzer
         self.cue_engine = cue_engine
-        self.drift_kwargs = dict(drift_kwargs or {})
         self.hooks = list(hooks)
         self.commands = commands if commands is not None else CommandQueue()
         self.box = box if box is not None else SnapshotBox()
@@ -150,13 +165,6 @@ class LiveSession:
         self.scenario = scenario
         self.calibration_text = calibration_text
         self.warnings = list(warnings)
-        if cue_mode not in CUE_MODES:
-            raise ValueError(f"cue_mode must be one of {CUE_MODES}")
-        self.cue_mode = cue_mode
-        self.muted = False
-        self.metronome_on = metronome_on
-        self.metronome_target_spm = metronome_target_spm
-        self.recording = False
         self.recorder = None
         # Why R cannot record when no recorder is attached (the command that builds the
         # session says it more precisely, e.g. "started with --no-record").
@@ -170,10 +178,11 @@ class LiveSession:
         self.n_chunks = 0
         self.n_samples = 0
         self.hook_errors = 0
+        #: Every cue decision of this session, oldest first (the run's summary counts them).
         self.cues: list[CueEvent] = []
         self._recent = deque(maxlen=RECENT_STRIDES)
-        self._cue_log = deque(maxlen=CUE_LOG)
         self._verdict = None
+        self._band: MetricBand | None = None   # the relative-phase band judged against now
         self._trace_t: deque[np.ndarray] = deque()
         self._trace_p: deque[np.ndarray] = deque()
         self._trace_th: deque[np.ndarray] = deque()
@@ -184,7 +193,6 @@ class LiveSession:
         self._stalled: tuple[str, ...] = ()
         self._acq_restarts = 0
         self._acq_note: str | None = None
-        self._push_engine_state()
 
     # -- the step ------------------------------------------------------------------------
     def step(self) -> AnalysisUpdate:
@@ -193,7 +201,7 @@ class LiveSession:
         for command in self.commands.drain():
             self.apply(command)
         rows = {role: cursor.read().rows for role, cursor in self.cursors.items()}
-        chunk = self.aligner.update(rows.get("pelvis"), rows.get("thorax"))
+        chunk = self.aligner.update(rows.get(SensorRole.PELVIS), rows.get(SensorRole.THORAX))
         return self._analyse(chunk)
 
     def feed(self, chunk: FrameChunk) -> AnalysisUpdate:
@@ -217,18 +225,18 @@ class LiveSession:
             self._call("on_update", update)
         closing_t_s = self.t_s if self.t_s is not None else now_s
         engine = self.cue_engine
-        if engine is not None and update.steps and hasattr(engine, "on_steps"):
+        if engine is not None and update.steps:
             engine.on_steps(update.steps)
         for stride, verdict in zip(update.strides, update.verdicts):
             self._recent.append(stride)
             self._verdict = verdict
-            if self.cue_engine is not None:
-                cue = self.cue_engine.on_stride(stride, verdict, closing_t_s)
+            self._band = verdict.bands.get("rel_phase")
+            if engine is not None:
+                cue = engine.on_stride(stride, verdict, closing_t_s)
                 if cue is not None:
                     self.cues.append(cue)
-                    self._cue_log.append(cue)
                     self._call("on_cue", cue)
-        if engine is not None and hasattr(engine, "tick"):
+        if engine is not None:
             engine.tick(now_s)
         self._keep_trace(update)
         self._watch_health(now_s)
@@ -247,43 +255,32 @@ class LiveSession:
 
     @property
     def is_recording(self) -> bool:
-        """True while the session is being stored (the recorder's state when there is one)."""
-        if self.recorder is not None:
-            return bool(self.recorder.recording)
-        return self.recording
+        """True while the session is being stored (never without a recorder)."""
+        return self.recorder is not None and bool(self.recorder.recording)
 
     # -- coach commands ------------------------------------------------------------------
     def apply(self, command: CoachCommand) -> None:
-        """Carry out one coach command (on the analysis thread, between chunks)."""
+        """Carry out one coach command (on the analysis thread, between chunks), by its owner:
+        the cue engine, the drift detector, the recorder or the session itself."""
         kind = command.kind
         t = {"t_s": self.t_s}
-        if kind == "restart_baseline":
+        if kind in _CUE_COMMANDS:
+            self._apply_cue_command(command, t)
+        elif kind == "restart_baseline":
             # The coach says the runner is settled now: no second warm-up.
-            self.analyzer.drift = DriftDetector(**{**self.drift_kwargs, "warmup_s": 0.0})
+            self.analyzer.drift.reset(skip_warmup=True)
             self._verdict = None
+            self._band = None
             self._call("on_event", "baseline_restart", t)
         elif kind == "band_from_current":
             bands = self.analyzer.drift.set_band_from_current()
+            if "rel_phase" in bands:
+                self._band = bands["rel_phase"]
             self._call("on_event", "band_from_current",
                        {**t, "bands": {m: [round(b.low, 2), round(b.high, 2)]
                                        for m, b in bands.items()}})
             if not bands:
                 self._warn_once("no strides yet to set the band from")
-        elif kind == "cycle_cue_mode":
-            self.cue_mode = CUE_MODES[(CUE_MODES.index(self.cue_mode) + 1) % len(CUE_MODES)]
-            self._call("on_event", "cue_mode", {**t, "mode": self.cue_mode})
-        elif kind == "toggle_mute":
-            self.muted = not self.muted
-            self._call("on_event", "mute", {**t, "muted": self.muted})
-        elif kind == "toggle_metronome":
-            self.metronome_on = not self.metronome_on
-            self._call("on_event", "metronome", {**t, "on": self.metronome_on,
-                                                 "target_spm": self.metronome_target_spm})
-        elif kind == "metronome_target_delta_spm":
-            base = self.metronome_target_spm or self.analyzer.live.cadence_spm or 170.0
-            self.metronome_target_spm = round(base + float(command.value or 0.0), 1)
-            self._call("on_event", "metronome", {**t, "on": self.metronome_on,
-                                                 "target_spm": self.metronome_target_spm})
         elif kind == "toggle_recording":
             recorder = self.recorder
             if recorder is None:
@@ -300,36 +297,36 @@ class LiveSession:
         elif kind == "quit":
             self.quit_requested = True
             self._call("on_event", "quit", t)
-        self._push_engine_state()
 
-    def _push_engine_state(self) -> None:
-        """Tell the cue engine the coach's settings (mode, mute, metronome)."""
+    def _apply_cue_command(self, command: CoachCommand, t: dict) -> None:
         engine = self.cue_engine
         if engine is None:
+            self._warn_once("this run gives no cues: the cue keys do nothing")
             return
-        setter = getattr(engine, "set_mode", None)
-        if callable(setter):
-            setter(self.cue_mode)
-        if hasattr(engine, "mute"):
-            engine.mute(self.muted)
-        elif hasattr(engine, "set_muted"):
-            engine.set_muted(self.muted)
-        if hasattr(engine, "metronome_on"):
-            if self.metronome_on and engine.metronome is None:
-                engine.metronome_on(self.metronome_target_spm)
-            elif not self.metronome_on and engine.metronome is not None:
-                engine.metronome_off()
-            if self.metronome_target_spm and \
-                    engine.metronome_target() != self.metronome_target_spm:
-                engine.set_metronome_target(self.metronome_target_spm)
-            self.metronome_target_spm = engine.metronome_target()
+        engine.apply_command(command)
+        now = engine.settings
+        if command.kind == "cycle_cue_mode":
+            self._call("on_event", "cue_mode", {**t, "mode": now.mode})
+        elif command.kind == "toggle_mute":
+            self._call("on_event", "mute", {**t, "muted": now.muted})
+        else:
+            self._call("on_event", "metronome", {**t, "on": now.metronome_on,
+                                                 "target_spm": now.metronome_target_spm})
+
+    @property
+    def cue_settings(self) -> CueSettings:
+        """The cue engine's settings (cues off when this session has no cue engine)."""
+        if self.cue_engine is None:
+            return CueSettings(mode=CueMode.OFF)
+        return self.cue_engine.settings
 
     # -- the snapshot --------------------------------------------------------------------
     def snapshot(self) -> LiveSnapshot:
         """The dashboard's view of now."""
         live = self.analyzer.live
-        drift = self.analyzer.drift
-        band = drift.coach_bands.get("rel_phase") or drift.baseline.get("rel_phase")
+        band = self._band
+        cues = self.cue_settings
+        cue_log = self.cue_engine.cue_log[-CUE_LOG:] if self.cue_engine is not None else ()
         t_tr = np.concatenate(self._trace_t) if self._trace_t else np.empty(0)
         p_tr = np.concatenate(self._trace_p) if self._trace_p else np.empty(0)
         th_tr = np.concatenate(self._trace_th) if self._trace_th else np.empty(0)
@@ -356,15 +353,15 @@ class LiveSession:
             band_source=None if band is None else band.source,
             recent_strides=tuple(self._recent),
             trace_t_s=t_tr, trace_pelvis_deg=p_tr, trace_thorax_deg=th_tr,
-            verdict=self._verdict, cue_log=tuple(self._cue_log), cue_mode=self.cue_mode,
-            muted=self.muted, metronome_on=self.metronome_on,
-            metronome_target_spm=self.metronome_target_spm, recording=self.is_recording,
+            verdict=self._verdict, cue_log=cue_log, cue_mode=cues.mode,
+            muted=cues.muted, metronome_on=cues.metronome_on,
+            metronome_target_spm=cues.metronome_target_spm, recording=self.is_recording,
             calibration_text=self.calibration_text, sensors=sensors,
             stalled_threads=self._stalled, warnings=tuple(warnings),
             recording_off_reason=None if self.recorder is not None
             else self.recording_off_reason,
             needle_deg=needle_deg, needle_note=needle_note, replay=self.replay,
-            baseline_note=getattr(drift, "stored_note", None))
+            baseline_note=self.analyzer.drift.stored_note)
 
     def _sensor_status(self) -> tuple[SensorStatus, ...]:
         out = []
@@ -492,6 +489,11 @@ class LiveSession:
                     self._call("on_event", "hook_error",
                                {"t_s": self.t_s, "detail": f"{type(hook).__name__}."
                                 f"{method}: {type(err).__name__}: {err}"})
+
+
+#: The coach commands the cue engine carries out.
+_CUE_COMMANDS = frozenset({"cycle_cue_mode", "toggle_mute", "toggle_metronome",
+                           "metronome_target_delta_spm"})
 
 
 def _since(seconds: float) -> str:

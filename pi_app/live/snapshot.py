@@ -1,9 +1,10 @@
-"""What the analysis thread publishes for the dashboard, and what the coach sends back.
+"""What the analysis thread publishes for the dashboard, and the queue the coach's commands take.
 
 The analysis thread builds a new immutable `LiveSnapshot` after every chunk it analyses and
 puts it in a `SnapshotBox`; the UI (main thread) takes the newest one each frame. The UI never
-calls into the analysis: coach key presses become `CoachCommand`s on a queue that the analysis
-thread drains between chunks. So a slow or absent display never delays analysis or cues.
+calls into the analysis: coach key presses become `CoachCommand`s (pi_app.records) on a
+`CommandQueue` that the analysis thread drains between chunks. So a slow or absent display
+never delays analysis or cues.
 """
 
 from __future__ import annotations
@@ -16,33 +17,14 @@ import numpy as np
 
 from pi_app.analysis.drift import DriftVerdict
 from pi_app.analysis.types import StrideMetrics
-
-
-@dataclass(frozen=True)
-class CueEvent:
-    """One cue decision (played or deliberately withheld).
-
-    t_s: sample-clock time of the decision (s). kind: the drift kind that caused it, e.g.
-    "counter_rotation_lost", "more_anti_phase", "thorax_early", "thorax_late", "cadence_low",
-    "cadence_high", or "metronome". intensity: 0..1 (error-scaled). played: False when the
-    policy withheld it (faded schedule, minimum interval, muted, mode off). reason: short
-    text for the cue log (e.g. "faded: 1 of 2", "muted"). latency_ms: from the sample that
-    closed the stride to the cue starting, when played.
-    """
-
-    t_s: float
-    kind: str
-    intensity: float
-    played: bool
-    reason: str = ""
-    latency_ms: float | None = None
+from pi_app.records import CoachCommand, CueEvent, CueMode, SensorRole
 
 
 @dataclass(frozen=True)
 class SensorStatus:
     """One IMU as the dashboard shows it (from acquisition health)."""
 
-    role: str
+    role: SensorRole
     model: str | None
     address: int | None
     present: bool
@@ -80,7 +62,7 @@ class LiveSnapshot:
     while it is being built; band_source "baseline" | "coach". recent_strides: the last
     strides (oldest first, up to ~20). trace_t_s with trace_pelvis_deg / trace_thorax_deg:
     the live rotation traces of the last ~4 s (decimated). verdict: the newest drift verdict.
-    cue_log: newest last. cue_mode: "bandwidth" | "faded" | "off". stalled_threads: names of
+    cue_log: newest last. cue_mode: the cue policy's `CueMode`. stalled_threads: names of
     threads whose heartbeat is late. warnings: one-line problems to show (no audio device,
     recording stopped, ...). recording: data is being stored now; recording_off_reason: why
     the R key cannot record in this run (None when it can). needle_deg: the dial's live
@@ -108,7 +90,7 @@ class LiveSnapshot:
     trace_thorax_deg: np.ndarray = field(default_factory=lambda: np.empty(0))
     verdict: DriftVerdict | None = None
     cue_log: tuple[CueEvent, ...] = ()
-    cue_mode: str = "bandwidth"
+    cue_mode: CueMode = CueMode.BANDWIDTH
     muted: bool = False
     metronome_on: bool = False
     metronome_target_spm: float | None = None
@@ -142,31 +124,6 @@ class SnapshotBox:
         """(newest snapshot, version number; increases with every put)."""
         with self._lock:
             return self._snapshot, self._version
-
-
-#: Coach commands (CoachCommand.kind) and the value each takes.
-COACH_COMMANDS = {
-    "restart_baseline": "none",
-    "band_from_current": "none",
-    "cycle_cue_mode": "none",            # bandwidth -> faded -> off -> bandwidth
-    "toggle_mute": "none",
-    "toggle_metronome": "none",
-    "metronome_target_delta_spm": "float (e.g. +2 / -2)",
-    "toggle_recording": "none",
-    "quit": "none",
-}
-
-
-@dataclass(frozen=True)
-class CoachCommand:
-    """A coach key press turned into a request for the analysis thread."""
-
-    kind: str
-    value: float | None = None
-
-    def __post_init__(self):
-        if self.kind not in COACH_COMMANDS:
-            raise ValueError(f"unknown coach command {self.kind!r}")
 
 
 class CommandQueue:

@@ -10,7 +10,7 @@ from typing import Iterable
 from pi_app.analysis.drift import DriftDetector
 from pi_app.analysis.pipeline import Analyzer
 from pi_app.live.session import CueDecider, LiveSession, SessionHook
-from pi_app.live.snapshot import CueEvent
+from pi_app.records import CueEvent
 
 
 def sensor_specs(cfg_sensors):
@@ -109,14 +109,12 @@ def open_session(cfg, clock, bus=None, *, reader=None, cue_engine: CueDecider | 
     warnings = list(warnings) + list(getattr(reader, "warnings", ()))
     pelvis = reader.driver("pelvis") if "pelvis" in reader.roles else None
     rate_hz = float(pelvis.output_rate_hz) if pelvis is not None else cfg.sensors.rate_hz
-    drift_kwargs = cfg.baseline.drift_detector_kwargs()
     analyzer = Analyzer(rate_hz, gyro_segments=tuple(reader.roles), calibration=calibration,
-                        drift=DriftDetector(**drift_kwargs))
+                        drift=DriftDetector(**cfg.baseline.drift_detector_kwargs()))
     session = LiveSession(
-        reader, clock, analyzer, cue_engine, drift_kwargs=drift_kwargs, hooks=hooks,
+        reader, clock, analyzer, cue_engine, hooks=hooks,
         simulated=simulated, scenario=scenario, calibration_text=calibration_text,
-        warnings=warnings, cue_mode=cfg.cues.mode, metronome_on=cfg.metronome.enabled,
-        metronome_target_spm=cfg.metronome.target_spm or None)
+        warnings=warnings)
     return session, reader
 
 
@@ -169,7 +167,7 @@ def make_cue_engine(cfg, clock, simulated: bool, sound: bool = False):
         audio = SilentAudio(clock)
         if sound:
             audio = open_audio(clock, device=cfg.audio.device or None,
-                               buffer_frames=cfg.audio.buffer_frames,
+                               buffer_frames=cfg.audio.buffer_frames, volume=cfg.audio.volume,
                                fallback="the demo runs silent (cues show in the cue log)")
             if audio.warning:
                 warnings.append(audio.warning)
@@ -177,12 +175,15 @@ def make_cue_engine(cfg, clock, simulated: bool, sound: bool = False):
         buzzer = (GpioBuzzer(cfg.buzzer.pin_bcm, cfg.buzzer.kind, clock=clock)
                   if cfg.buzzer.enabled else None)
         audio = (open_audio(clock, device=cfg.audio.device or None,
-                            buffer_frames=cfg.audio.buffer_frames)
+                            buffer_frames=cfg.audio.buffer_frames, volume=cfg.audio.volume)
                  if cfg.audio.enabled else SilentAudio(clock))
         if audio.warning:
             warnings.append(audio.warning)
     return CueEngine(policy, buzzer, audio, clock,
-                     metronome_target_spm=cfg.metronome.target_spm or None), warnings
+                     metronome_target_spm=cfg.metronome.target_spm or None,
+                     metronome_on=cfg.metronome.enabled,
+                     metronome_max_change_pct_per_min=cfg.metronome.max_change_pct_per_min
+                     ), warnings
 
 
 def start_recorder(session: LiveSession, *, state_dir=None, athlete: str = "",
@@ -205,9 +206,7 @@ def start_recorder(session: LiveSession, *, state_dir=None, athlete: str = "",
                        simulated=session.simulated, scenario=scenario, seed=seed,
                        athlete_ref=athlete_ref, treadmill_speed_kmh=treadmill_speed_kmh,
                        **programme)
-    # The drift detector is read at each stride: a restarted baseline replaces it.
-    recorder = SessionRecorder.start(info, state_dir, max_size_mb=max_size_mb,
-                                     drift=lambda: session.analyzer.drift)
+    recorder = SessionRecorder.start(info, state_dir, max_size_mb=max_size_mb)
     session.attach_recorder(recorder)
     return recorder
 

@@ -128,7 +128,7 @@ def import_recording(store: SessionStore, path: str | Path, info: SessionInfo | 
     info.gyro_segments = gyro
     # Commits follow the recording's own time (a virtual clock), as they would live.
     clock = ManualClock()
-    recorder = SessionRecorder(store, info, drift=analyzer.drift, clock=clock)
+    recorder = SessionRecorder(store, info, clock=clock)
     for chunk in reader:
         recorder.on_chunk(chunk)
         recorder.on_update(analyzer.update(chunk))

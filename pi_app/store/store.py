@@ -22,7 +22,7 @@ from typing import Iterator
 from pi_app.analysis.types import Step, StrideMetrics
 from pi_app.errors import PiAppError
 from pi_app.frames import FrameChunk
-from pi_app.live.snapshot import CueEvent
+from pi_app.records import CueEvent
 from pi_app.paths import state_dir
 from pi_app.store.migrations import MigrationError, migrate
 from pi_app.store.schema import DATABASE_FILE_NAME, SCHEMA_VERSION, unpack_samples

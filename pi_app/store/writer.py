@@ -3,7 +3,7 @@
 The live app calls, on the analysis thread:
 
     recorder = SessionRecorder.start(SessionInfo(athlete_name="Ana", rate_hz=1000.0),
-                                     state=args.state_dir, drift=analyzer.drift)
+                                     state=args.state_dir)
     recorder.on_chunk(chunk)            # every FrameChunk fed to the Analyzer
     recorder.on_update(update)          # every AnalysisUpdate it returned
     recorder.on_cue(cue)                # every CueEvent (played or withheld)
@@ -93,15 +93,15 @@ class SessionRecorder:
     """Writes one session (raw samples, steps, strides, cues, events) from its own thread.
 
     store: the `SessionStore` (the writer opens its own connection to it). info: the session's
-    description. drift: the live `DriftDetector`, or a callable returning the current one (a
-    restarted baseline may replace it), read on the caller's thread at each `on_update` with
-    strides to store the relative-phase band each stride was judged against (optional). commit_interval_s: longest time between commits (s, on `clock`).
+    description. Each stride is stored with the relative-phase band its verdict was judged
+    against (`DriftVerdict.bands`). commit_interval_s: longest time between commits (s, on
+    `clock`).
     max_backlog_items: queued items beyond which the disk is considered too slow and recording
     stops (a bound on memory). on_commit(t_last_s): called on the writer thread after each
     commit with the newest committed sample time (tests, status lines).
     """
 
-    def __init__(self, store: SessionStore, info: SessionInfo, *, drift=None,
+    def __init__(self, store: SessionStore, info: SessionInfo, *,
                  commit_interval_s: float = 0.5, clock: Clock | None = None,
                  max_backlog_items: int = 100_000,
                  on_commit: Callable[[float | None], None] | None = None):
@@ -109,7 +109,6 @@ class SessionRecorder:
             raise ValueError("commit_interval_s must be in (0, 1] s (the 1 s loss promise)")
         self.store = store
         self.info = info
-        self.drift = drift
         self.commit_interval_s = float(commit_interval_s)
         self.clock = clock if clock is not None else WallClock()
         self.max_backlog_items = int(max_backlog_items)
@@ -144,7 +143,7 @@ class SessionRecorder:
         return cls(store, info, **kwargs)
 
     def _init_failed(self, info: SessionInfo, why: str) -> None:
-        self.store, self.info, self.drift = None, info, None
+        self.store, self.info = None, info
         self.session_id = None
         self.warning = f"Recording off: {why}"
         self.committed_t_s = None
@@ -199,15 +198,9 @@ class SessionRecorder:
             return
         try:
             steps = [(s.t_s, s.side or "") for s in update.steps]
-            band = (None, None, None)
-            drift = self.drift() if callable(self.drift) else self.drift
-            if update.strides and drift is not None:
-                b = drift.coach_bands.get("rel_phase") or drift.baseline.get("rel_phase")
-                if b is not None:
-                    band = (b.center, b.half_width, b.source)
             verdicts = list(update.verdicts) + [None] * (len(update.strides)
                                                           - len(update.verdicts))
-            strides = [_stride_row(s, v, band) for s, v in zip(update.strides, verdicts)]
+            strides = [_stride_row(s, v) for s, v in zip(update.strides, verdicts)]
             self._put(("update", steps, strides))
         except Exception as err:
             self._stop_with(f"Recording stopped: {err!r}; live feedback goes on.")
@@ -426,11 +419,13 @@ class SessionRecorder:
         self._drain_until_stop()
 
 
-def _stride_row(s, verdict, band) -> tuple:
+def _stride_row(s, verdict) -> tuple:
     """One strides-table row (without session_id), columns as schema.STRIDE_COLUMNS[1:]."""
     def opt(x):
         return None if x is None else float(x)
     v = verdict
+    b = None if v is None else v.bands.get("rel_phase")
+    band = (None, None, None) if b is None else (b.center, b.half_width, b.source)
     return (int(s.index), float(s.t_start_s), float(s.t_end_s), opt(s.cadence_spm),
             opt(s.pelvis_rom_deg), opt(s.thorax_rom_deg), opt(s.pelvis_phase_deg),
             opt(s.thorax_phase_deg), opt(s.rel_phase_deg), opt(s.rotation_symmetry_pct),

@@ -22,6 +22,7 @@ import pygame
 
 from pi_app import workers
 from pi_app.live.snapshot import LiveSnapshot
+from pi_app.records import DriftDirection
 from pi_app.ui import widgets as W
 from pi_app.ui.keys import KEY_BINDINGS
 
@@ -104,7 +105,7 @@ def drift_view(s: LiveSnapshot) -> StateView:
                          f"cues paused while the runner settles ({v.suppressed_for_s:.0f} s "
                          "left)", "pause", W.SUPP, W.SUPP_DARK)
     if v.state == "drifting":
-        what = (v.direction or "out of band").upper()
+        what = (DriftDirection(v.direction).label if v.direction else "out of band").upper()
         metric = METRIC_NAMES.get(v.metric or "", v.metric or "")
         parts = []
         if v.deviation is not None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pygame
 
-from pi_app.live.snapshot import CoachCommand
+from pi_app.records import CoachCommand
 
 #: Target cadence step for the +/- keys (steps/min).
 METRONOME_STEP_SPM = 2.0

@@ -13,7 +13,8 @@ import numpy as np
 
 from pi_app.analysis.drift import DriftVerdict
 from pi_app.analysis.types import StrideMetrics
-from pi_app.live.snapshot import CueEvent, LiveSnapshot, ReplayInfo, SensorStatus
+from pi_app.live.snapshot import LiveSnapshot, ReplayInfo, SensorStatus
+from pi_app.records import CueEvent, CueKind, CueMode, DriftDirection, DriftState
 
 STRIDE_HZ = 1.35
 TRACE_RATE_HZ = 100.0
@@ -47,7 +48,7 @@ def base_snapshot(t_s: float = 200.0, rel_phase_deg: float = 290.0, seed: int = 
             cadence_spm=2 * 60 * STRIDE_HZ + rng.normal(0, 1.5), pelvis_rom_deg=12.0,
             thorax_rom_deg=25.0, pelvis_phase_deg=150.0, thorax_phase_deg=(150 + rel) % 360,
             rel_phase_deg=rel, rotation_symmetry_pct=5.0))
-    cues = tuple(CueEvent(t_s - 60 + 3 * k, "counter_rotation_lost", 0.8, k % 2 == 0,
+    cues = tuple(CueEvent(t_s - 60 + 3 * k, CueKind.COUNTER_ROTATION_LOST, 0.8, k % 2 == 0,
                           "counter-rotation lost, 3.1 SD" if k % 2 == 0 else "min interval",
                           4.0 if k % 2 == 0 else None) for k in range(8))
     live_deg = (rel_phase_deg + 3.0 * np.sin(t_s)) % 360
@@ -57,7 +58,7 @@ def base_snapshot(t_s: float = 200.0, rel_phase_deg: float = 290.0, seed: int = 
         thorax_phase_deg=(150.0 + rel_phase_deg) % 360, phase_confidence=0.95,
         band_deg=band_deg, band_source="baseline", recent_strides=tuple(strides),
         trace_t_s=tt, trace_pelvis_deg=pelvis, trace_thorax_deg=thorax,
-        verdict=DriftVerdict(state="in_band", progress=1.0), cue_log=cues,
+        verdict=DriftVerdict(state=DriftState.IN_BAND, progress=1.0), cue_log=cues,
         calibration_text="calibrated (profile.json)", sensors=_sensors())
 
 
@@ -67,21 +68,23 @@ def state_snapshots(t_s: float = 200.0) -> dict[str, LiveSnapshot]:
     base = base_snapshot(t_s)
     drifting = base_snapshot(t_s, rel_phase_deg=10.0)
     drifting = dataclasses.replace(drifting, band_deg=base.band_deg, verdict=DriftVerdict(
-        state="drifting", progress=1.0, metric="rel_phase", direction="counter-rotation lost",
+        state=DriftState.DRIFTING, progress=1.0, metric="rel_phase",
+        direction=DriftDirection.COUNTER_ROTATION_LOST,
         unit="deg", deviation=70.0, deviation_sd=14.0, beyond_band=58.0,
         drifting_metrics=("rel_phase", "pelvis_phase")))
     nan = np.full(base.trace_t_s.size, np.nan)
     return {
         "no_data": LiveSnapshot(simulated=True),
         "warmup": dataclasses.replace(base, band_deg=None, band_source=None, cue_log=(),
-                                      verdict=DriftVerdict(state="warmup")),
+                                      verdict=DriftVerdict(state=DriftState.WARMUP)),
         "baseline_building": dataclasses.replace(
             base, band_deg=None, band_source=None, cue_log=(),
-            verdict=DriftVerdict(state="building_baseline", progress=0.45)),
+            verdict=DriftVerdict(state=DriftState.BUILDING_BASELINE, progress=0.45)),
         "in_band": base,
         "drifting": drifting,
         "suppressed": dataclasses.replace(
-            base, verdict=DriftVerdict(state="suppressed", progress=1.0, suppressed_for_s=12.0)),
+            base, verdict=DriftVerdict(state=DriftState.SUPPRESSED, progress=1.0,
+                                        suppressed_for_s=12.0)),
         "sensor_fault": dataclasses.replace(base, sensors=_sensors(thorax_present=False),
                                             trace_thorax_deg=nan, needle_deg=None,
                                             needle_note="thorax sensor missing"),
@@ -98,5 +101,5 @@ def state_snapshots(t_s: float = 200.0) -> dict[str, LiveSnapshot]:
                                  "stored)"),
         "no_audio": dataclasses.replace(
             base, warnings=("no audio device: cues are silent, buzzer only",), muted=True,
-            metronome_on=True, metronome_target_spm=166.0, recording=True, cue_mode="faded"),
+            metronome_on=True, metronome_target_spm=166.0, recording=True, cue_mode=CueMode.FADED),
     }
