@@ -18,8 +18,6 @@ from pi_app.analysis.pipeline import Analyzer
 from pi_app.analysis.types import Step, StrideMetrics
 from pi_app.recording.csv_reader import RecordingReader
 
-#: Live drain interval (s): the sensor thread hands the analysis this much data at a time.
-LIVE_CHUNK_S = 0.015
 #: Chunk length (s) for offline analysis. The analysis result does not depend on the chunking
 #: (tests/test_pipeline_chunking.py), and per-chunk overhead dominates at the live 15 ms.
 OFFLINE_CHUNK_S = 1.0
@@ -54,7 +52,7 @@ def analyze_recording(path: str | Path, chunk_s: float = OFFLINE_CHUNK_S, calibr
                       analyzer: Analyzer | None = None,
                       drift: DriftDetector | None = None) -> RecordingAnalysis:
     """Analyse a recording CSV (spec format) in chunks of `chunk_s` seconds (the steps, strides
-    and verdicts are the same for any chunk length, e.g. the live `LIVE_CHUNK_S`). Without an
+    and verdicts are the same for any chunk length, e.g. the live `pi_app.drain.DRAIN_INTERVAL_S`). Without an
     `analyzer`, one is made without the dashboard's live phase estimate, with the drift
     detector `drift` (e.g. one given a remembered baseline) or a default one.
 

@@ -36,6 +36,7 @@ import numpy as np
 
 from pi_app.acquisition.ring import FLAG_RECONNECT, SampleRing
 from pi_app.acquisition.sensor_thread import SensorSpec
+from pi_app.drain import DRAIN_INTERVAL_S
 from pi_app.errors import PiAppError
 from pi_app.hw.imu import ImuSettings
 
@@ -84,7 +85,7 @@ class AcquisitionSpec:
     bus: BusSpec = field(default_factory=BusSpec)
     specs: tuple[SensorSpec, ...] | None = None
     settings: ImuSettings = field(default_factory=ImuSettings)
-    drain_interval_s: float = 0.015
+    drain_interval_s: float = DRAIN_INTERVAL_S
     ring_capacity: int = 8192
     rt_priority: int = 0
 

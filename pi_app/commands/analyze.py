@@ -15,7 +15,8 @@ from pi_app.analysis.drift import DriftDetector
 from pi_app.coaching.baselines import Conditions, load_baseline, save_baseline
 from pi_app.errors import InputFileError
 from pi_app.commands import argtypes
-from pi_app.offline import LIVE_CHUNK_S, OFFLINE_CHUNK_S, analyze_recording, summarize
+from pi_app.drain import DRAIN_INTERVAL_S
+from pi_app.offline import OFFLINE_CHUNK_S, analyze_recording, summarize
 from pi_app.recording.csv_writer import write_steps_csv, write_strides_csv
 
 
@@ -32,7 +33,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--chunk-s", type=argtypes.positive_float("--chunk-s 1"),
                    default=OFFLINE_CHUNK_S,
                    help=f"chunk length fed to the analysis, s (default {OFFLINE_CHUNK_S}; the "
-                        f"results are the same for a live drain of {LIVE_CHUNK_S})")
+                        f"results are the same for a live drain of {DRAIN_INTERVAL_S})")
     p.add_argument("--save-baseline", metavar="FILE.toml",
                    help="write the runner's baseline learnt from this recording (TOML, "
                         "docs/coaching.md)")

@@ -22,12 +22,11 @@ import numpy as np
 from pi_app.clock import Clock, WallClock
 from pi_app.commands import argtypes
 from pi_app.commands.sessions import add_state_dir
+from pi_app.drain import DRAIN_INTERVAL_S
 from pi_app.errors import ConfigError, PiAppError
 from pi_app.frames import FrameChunk
 from pi_app.store.store import SessionStore, SessionSummary
 
-#: Chunk length fed to the Analyzer (s): one live sensor drain.
-REPLAY_CHUNK_S = 0.015
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -145,7 +144,7 @@ def stride_line(stride, verdict) -> str:
 
 def replay_session(store: SessionStore, session_id: int, *, speed: float = 0.0,
                    clock: Clock | None = None, on_update: Callable | None = None,
-                   chunk_s: float = REPLAY_CHUNK_S):
+                   chunk_s: float = DRAIN_INTERVAL_S):
     """Run the session's samples through a fresh live `Analyzer`; `on_update(update)` gets
     every AnalysisUpdate. speed > 0 paces the feed at that many times real time on `clock`
     (default wall clock). Returns (analyzer, strides replayed)."""
@@ -201,7 +200,7 @@ class StoredReader:
 
 def replay_live(store: SessionStore, session_id: int, ui, *, speed: float = 1.0,
                 clock: Clock | None = None, fps: float = 30.0,
-                chunk_s: float = REPLAY_CHUNK_S):
+                chunk_s: float = DRAIN_INTERVAL_S):
     """Replay the session through a `LiveSession` (live analysis, snapshots, coach commands)
     and draw it on `ui` (`draw(snapshot)`, `poll_commands()`) at most `fps` times a second
     of `clock` time; speed as in `replay_session`. Stops early when the coach quits.

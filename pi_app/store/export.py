@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from pi_app.clock import ManualClock
+from pi_app.drain import DRAIN_INTERVAL_S
 from pi_app.errors import InputFileError
 from pi_app.recording.csv_writer import RecordingWriter, write_steps_csv, write_strides_csv
 from pi_app.store.store import SessionInfo, SessionStore
@@ -110,7 +111,7 @@ def export_session(store: SessionStore, session_id: int, out_dir: str | Path,
 
 
 def import_recording(store: SessionStore, path: str | Path, info: SessionInfo | None = None,
-                     chunk_s: float = 0.015, calibration=None) -> int:
+                     chunk_s: float = DRAIN_INTERVAL_S, calibration=None) -> int:
     """Analyse a recording CSV with the live `Analyzer` in live-sized chunks and record it, as
     a live session would be, into a new session; returns its id."""
     from pi_app.analysis.pipeline import Analyzer
