@@ -9,14 +9,15 @@ import pytest
 
 from pi_app.cli import main
 from pi_app.clock import ManualClock
-from pi_app.commands.replay import REPLAY_NOT_RECORDED, replay_live
+from pi_app.app import replay_live
+from pi_app.replay import REPLAY_NOT_RECORDED
 from pi_app.config import Config
 from pi_app.live.events import read_events
 from pi_app.live.health import HealthJudge
 from pi_app.live.pacing import Pacer
 from pi_app.live.session import run_stepped
 from pi_app.live.snapshot import CoachCommand
-from pi_app.live.wiring import make_cue_engine, open_session
+from pi_app.app import make_cue_engine, open_session
 from pi_app.sim import open_simulated_bus
 from pi_app.sim.scenarios import QUICK_DRIFT_AFTER_RUN_S, STAND_S
 from pi_app.store import SessionStore
