@@ -293,14 +293,15 @@ class LiveParts:
 
 def build_live(cfg: Config, clock, *, bus=None, bus_spec=None, scenario: str | None = None,
                simulated_outputs: bool = False, sound: bool = False,
-               stride_lines: Callable[[str], None] | None = None,
+               stride_lines: Callable[[str], None] | None = None, t0_s: float | None = None,
                events_out: Path | None = None, calibration=None,
                calibration_text: str = "not calibrated", record: dict | None = None,
                recording_off_reason: str = "", coaching: dict | None = None) -> LiveParts:
     """The live app's parts from `cfg`, in the order that shows the most useful error first
     (the IMUs): acquisition (`open_acquisition` on `bus` or `bus_spec`), the cue engine
     (simulated outputs with `simulated_outputs`, the computer's sound device with `sound`),
-    the session hooks (one line per stride to `stride_lines`, the JSON-lines event log
+    the session hooks (one line per stride to `stride_lines`, its times in seconds since
+    `t0_s` (default: the clock once the IMUs are open), the JSON-lines event log
     `events_out`), the `LiveSession`, the athlete's coaching hook when `coaching` holds
     `attach_coaching` arguments, and the recorder when `record` holds `start_recorder`
     arguments (else R says `recording_off_reason`, when given). scenario: the simulated runner's
@@ -315,7 +316,8 @@ def build_live(cfg: Config, clock, *, bus=None, bus_spec=None, scenario: str | N
                                                        sound=sound)
         hooks: list[SessionHook] = []
         if stride_lines is not None:
-            hooks.append(StridePrinter(stride_lines, t0_s=clock.now_s(),
+            hooks.append(StridePrinter(stride_lines,
+                                       t0_s=clock.now_s() if t0_s is None else t0_s,
                                        buzzer_kind=cfg.buzzer.kind if simulated_outputs
                                        else None))
         if events_out is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -223,3 +224,18 @@ def test_the_drain_period_has_one_definition():
               for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
               if literal.search(line) and not line.startswith("drain_interval_s = 0.015")]
     assert places == [], f"the drain period written out again: {places}"
+
+
+def test_demo_stride_lines_count_from_the_start_of_the_demo(tmp_path, capsys):
+    """The headless lines give each stride's time since the demo started (the event log's
+    `start`), not since the IMUs finished opening (which takes clock time)."""
+    events = tmp_path / "ev.jsonl"
+    assert main(["demo", "--headless", "--speed", "0", "--seconds", "9", "--no-record",
+                 "--no-sound", "--events-out", str(events)]) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if " stride " in line]
+    records = [json.loads(line) for line in events.read_text(encoding="utf-8").splitlines()]
+    (start,) = [r["t_s"] for r in records if r.get("kind") == "start"]
+    strides = [r["t_end_s"] for r in records if r["type"] == "stride"]
+    printed = [float(re.match(r"t=\s*([\d.]+) s", line).group(1)) for line in lines]
+    assert len(printed) == len(strides) > 3
+    assert printed == pytest.approx([t - start for t in strides], abs=0.006)

@@ -153,6 +153,7 @@ def run(args) -> int:
                                     day=args.day),
             simulated_outputs=True, sound=sound,
             stride_lines=(lambda line: print(line, flush=True)) if headless else None,
+            t0_s=t0_s,
             events_out=args.events_out, calibration_text="simulated: no calibration needed",
             record=record, recording_off_reason="the demo was started with --no-record",
             coaching=coaching_args)
