@@ -361,6 +361,77 @@ def live_calibration(cfg: Config):
     return profile, f"calibrated ({path.name})", dumps_profile(profile)
 
 
+def recording_args(*, state_dir, athlete: str = "", notes: str = "", config_text: str = "",
+                   max_size_mb: float | None = None,
+                   treadmill_speed_kmh: float | None = None, planned=None,
+                   **more) -> dict:
+    """The `start_recorder` arguments of a command (`record` of `build_live`); planned: the
+    athlete's programme session (pi_app.coaching.plan.PlannedSession) or None; more:
+    scenario, seed, calibration_text."""
+    record = dict(state_dir=state_dir, athlete=athlete, notes=notes, config_text=config_text,
+                  max_size_mb=max_size_mb, treadmill_speed_kmh=treadmill_speed_kmh, **more)
+    if planned is not None:
+        from pi_app.coaching.plan import recorder_fields
+        record.update(recorder_fields(planned))
+    return record
+
+
+def coaching_args(state_dir, athlete: str, treadmill_speed_kmh: float | None,
+                  planned=None) -> dict | None:
+    """The `attach_coaching` arguments (`coaching` of `build_live`), None without an
+    athlete."""
+    if not athlete.strip():
+        return None
+    return dict(state_dir=state_dir, athlete_name=athlete,
+                treadmill_speed_kmh=treadmill_speed_kmh,
+                target_offset_deg=planned.target_offset_deg if planned else None)
+
+
+def run_threads(parts: LiveParts, cfg: Config, *, ui=None, seconds: float | None = None,
+                on_frame: Callable[[], None] | None = None, install_signals: bool = True,
+                started: Callable[[], None] | None = None,
+                stopping: Callable[[], None] | None = None) -> None:
+    """Run the built app on threads (`LiveApp`: acquisition as built, the analysis thread
+    every `analysis_interval_s`, `ui` on this thread) until `seconds` of clock time, a
+    signal, or the coach quits. started / stopping: called once the threads run / before
+    they are stopped; on_frame: after each drawn frame."""
+    from pi_app.live.threads import LiveApp
+    app = LiveApp(parts.session, parts.runner, analysis_interval_s=analysis_interval_s(cfg),
+                  ui=ui, ui_fps=cfg.display.fps)
+    if install_signals:
+        app.install_signal_handlers()
+    app.start()
+    if started is not None:
+        started()
+    try:
+        app.run_main(seconds, on_frame=on_frame)
+    finally:
+        if stopping is not None:
+            stopping()
+        if not app.stop(2.0):
+            print("pi-app: a thread did not stop within 2 s.", file=sys.stderr)
+
+
+def run_paced(parts: LiveParts, cfg: Config, clock, seconds: float,
+              speed: float | None) -> float | None:
+    """Run the built app stepped on its `ManualClock` (sensors polled and analysed in this
+    thread, every cfg.sensors.drain_interval_s), paced to `speed` times real time (None or
+    0: as fast as the CPU allows), until `seconds`, SIGINT/SIGTERM or the coach quits.
+    Returns the speed achieved (None when unpaced)."""
+    import signal
+    import threading
+
+    from pi_app.live.pacing import Pacer
+    from pi_app.live.session import run_stepped
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *a: stop.set())
+    signal.signal(signal.SIGTERM, lambda *a: stop.set())
+    pacer = Pacer(speed or None, WallClock())
+    run_stepped(parts.session, clock, seconds, cfg.sensors.drain_interval_s, stop=stop,
+                poll=lambda: (pacer.wait(clock.now_s()), parts.reader.poll()))
+    return pacer.achieved_speed
+
+
 def plan_session(cfg: Config, state_dir, athlete: str):
     """(config, plan): the athlete's next programme session (`pi_app.coaching.live.plan_for`)
     and the config it asks for; (cfg, None) without an athlete."""
@@ -392,7 +463,6 @@ def run_live(cfg: Config, clock, bus, *, ui=None, notifier=None, calibration=Non
     acquisition reads the simulator running this scenario ([sensors] simulate) while the
     cue outputs stay real (the session is marked simulated)."""
     from pi_app.live.service_status import ServiceReporter
-    from pi_app.live.threads import LiveApp
     from pi_app.service import ServiceNotifier
 
     write = write if write is not None else (lambda line: print(line, flush=True))
@@ -411,18 +481,12 @@ def run_live(cfg: Config, clock, bus, *, ui=None, notifier=None, calibration=Non
         if recorder is not None and recorder.warning:
             print(f"pi-app: {recorder.warning}", file=sys.stderr)
         reporter = ServiceReporter(notifier, session)
-        app = LiveApp(session, parts.runner, analysis_interval_s=analysis_interval_s(cfg),
-                      ui=ui, ui_fps=cfg.display.fps)
-        if install_signals:
-            app.install_signal_handlers()
-        app.start()
-        # on_frame runs after each drawn frame, so with a UI the display is up by then.
         try:
-            app.run_main(seconds, on_frame=reporter.tick)
+            # on_frame runs after each drawn frame, so with a UI the display is up by then.
+            run_threads(parts, cfg, ui=ui, seconds=seconds, on_frame=reporter.tick,
+                        install_signals=install_signals, stopping=lambda: reporter.stopping(
+                            f"stopping after {session.analyzer.n_strides} strides"))
         finally:
-            reporter.stopping(f"stopping after {session.analyzer.n_strides} strides")
-            if not app.stop(2.0):
-                print("pi-app: a thread did not stop within 2 s.", file=sys.stderr)
             stop_recorder(recorder)
         print(f"pi-app: stopped after {session.analyzer.n_strides} strides"
               + (f"; session {recorder.session_id} recorded." if recorder is not None

@@ -24,7 +24,6 @@ import sys
 from pathlib import Path
 
 from pi_app.clock import ManualClock, ScaledClock, WallClock
-from pi_app.live.pacing import Pacer
 from pi_app.commands.run import add_recording_options, check_recording_options, config_text
 from pi_app.errors import ConfigError, PiAppError
 from pi_app.commands import argtypes
@@ -88,11 +87,9 @@ def _open_ui(cfg, headless: bool):
 
 
 def run(args) -> int:
-    from pi_app.app import (analysis_interval_s, build_live, plan_session, simulator_spec,
-                            stop_recorder)
+    from pi_app.app import (build_live, coaching_args, plan_session, recording_args,
+                            run_paced, run_threads, simulator_spec, stop_recorder)
     from pi_app.config import load_config
-    from pi_app.live.session import run_stepped
-    from pi_app.live.threads import LiveApp
 
     _check_args(args)
     check_recording_options(args)
@@ -131,18 +128,11 @@ def run(args) -> int:
     sound, sound_why = _sound_wanted(cfg, args)
 
     t0_s = clock.now_s()
-    record = None
-    if args.record:
-        from pi_app.coaching.plan import recorder_fields
-        record = dict(state_dir=args.state_dir, athlete=args.athlete, notes=args.notes,
-                      config_text=config_text(args.config), scenario=args.scenario,
-                      seed=args.seed, max_size_mb=args.max_size_mb,
-                      treadmill_speed_kmh=args.treadmill_kmh,
-                      **(recorder_fields(planned) if planned is not None else {}))
-    coaching_args = None if not args.athlete.strip() else dict(
-        state_dir=args.state_dir, athlete_name=args.athlete,
-        treadmill_speed_kmh=args.treadmill_kmh,
-        target_offset_deg=planned.target_offset_deg if planned else None)
+    record = None if not args.record else recording_args(
+        state_dir=args.state_dir, athlete=args.athlete, notes=args.notes,
+        config_text=config_text(args.config), max_size_mb=args.max_size_mb,
+        treadmill_speed_kmh=args.treadmill_kmh, planned=planned, scenario=args.scenario,
+        seed=args.seed)
     parts = None
     try:
         # The simulated runner is built where acquisition runs (its own process unless
@@ -156,8 +146,8 @@ def run(args) -> int:
             t0_s=t0_s,
             events_out=args.events_out, calibration_text="simulated: no calibration needed",
             record=record, recording_off_reason="the demo was started with --no-record",
-            coaching=coaching_args)
-        session, reader, bus = parts.session, parts.reader, parts.bus
+            coaching=coaching_args(args.state_dir, args.athlete, args.treadmill_kmh, planned))
+        session, bus = parts.session, parts.bus
         recorder, coaching, events = parts.recorder, parts.coaching, parts.events
         audio = getattr(parts.engine, "audio", None)
         if sound and getattr(audio, "driver", None):
@@ -198,31 +188,14 @@ def run(args) -> int:
             notes.append(sound_why)
         banner += "".join(f"\npi-app demo: {n}." for n in notes if n)
         if stepped:
-            import signal
-            import threading
-            stop = threading.Event()
-            signal.signal(signal.SIGINT, lambda *a: stop.set())
-            signal.signal(signal.SIGTERM, lambda *a: stop.set())
             print(banner, file=sys.stderr, flush=True)
-            pacer = Pacer(args.speed or None, WallClock())
-            run_stepped(session, clock, seconds, cfg.sensors.drain_interval_s, stop=stop,
-                        poll=lambda: (pacer.wait(clock.now_s()), reader.poll()))
-            if args.speed and pacer.achieved_speed is not None \
-                    and pacer.achieved_speed < 0.9 * args.speed:
-                print(f"pi-app demo: the CPU kept up only {pacer.achieved_speed:.1f}x real "
+            achieved = run_paced(parts, cfg, clock, seconds, args.speed)
+            if args.speed and achieved is not None and achieved < 0.9 * args.speed:
+                print(f"pi-app demo: the CPU kept up only {achieved:.1f}x real "
                       f"time (asked for {args.speed:g}x).", file=sys.stderr)
         else:
-            app = LiveApp(session, parts.runner, analysis_interval_s=analysis_interval_s(cfg), ui=ui,
-                          ui_fps=cfg.display.fps)
-            app.install_signal_handlers()
-            app.start()
-            print(banner, file=sys.stderr, flush=True)
-            try:
-                app.run_main(seconds)
-            finally:
-                clean = app.stop(2.0)
-                if not clean:
-                    print("pi-app: a thread did not stop within 2 s.", file=sys.stderr)
+            run_threads(parts, cfg, ui=ui, seconds=seconds,
+                        started=lambda: print(banner, file=sys.stderr, flush=True))
         stop_recorder(recorder)
         _print_summary(session)
         if coaching is not None:

@@ -99,7 +99,8 @@ def _wait_for_devices(cfg, headless: bool, clock, notifier) -> None:
 
 
 def run(args) -> int:
-    from pi_app.app import live_calibration, plan_session, run_live
+    from pi_app.app import (coaching_args, live_calibration, plan_session, recording_args,
+                            run_live)
     from pi_app.clock import WallClock
     from pi_app.config import load_config
     from pi_app.service import ServiceNotifier
@@ -125,19 +126,13 @@ def run(args) -> int:
     else:
         notifier.status("starting: opening the I2C bus and the IMUs")
     ui = _open_display(cfg, args.headless)
-    record = None if args.no_record else dict(
+    record = None if args.no_record else recording_args(
         state_dir=args.state_dir, athlete=args.athlete, notes=args.notes,
-        config_text=config_text(args.config), calibration_text=profile_text,
-        max_size_mb=args.max_size_mb, treadmill_speed_kmh=args.treadmill_kmh)
-    if record is not None and planned is not None:
-        from pi_app.coaching.plan import recorder_fields
-        record.update(recorder_fields(planned))
-    if record is not None and scenario is not None:
-        record.update(scenario=scenario, seed=0)
-    coaching = None if not args.athlete.strip() else dict(
-        state_dir=args.state_dir, athlete_name=args.athlete,
-        treadmill_speed_kmh=args.treadmill_kmh,
-        target_offset_deg=planned.target_offset_deg if planned else None)
+        config_text=config_text(args.config), max_size_mb=args.max_size_mb,
+        treadmill_speed_kmh=args.treadmill_kmh, planned=planned,
+        calibration_text=profile_text,
+        **(dict(scenario=scenario, seed=0) if scenario is not None else {}))
+    coaching = coaching_args(args.state_dir, args.athlete, args.treadmill_kmh, planned)
     # The bus is opened where acquisition runs (pi_app.app.open_acquisition).
     run_live(cfg, clock, None, ui=ui, notifier=notifier, calibration=calibration,
              calibration_text=calibration_text, events_out=args.events_out,
