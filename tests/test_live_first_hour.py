@@ -157,14 +157,14 @@ def test_pacer_holds_virtual_time_to_the_asked_speed():
 def test_demo_headless_speed_is_honoured(monkeypatch, capsys):
     """--headless --speed 20 for 10 s of simulated time waits ~0.5 s of (here virtual) real
     time; the results are those of the unpaced stepped run."""
-    import pi_app.commands.demo as demo
+    import pi_app.app as app   # the stepped run's pacer (run_paced) reads this wall clock
     walls = []
 
     def wall_clock():
         walls.append(ManualClock())
         return walls[-1]
 
-    monkeypatch.setattr(demo, "WallClock", wall_clock)
+    monkeypatch.setattr(app, "WallClock", wall_clock)
     assert main(["demo", "--headless", "--speed", "20", "--seconds", "10", "--no-record"]) == 0
     err = capsys.readouterr().err
     assert "at up to 20x real time" in err
