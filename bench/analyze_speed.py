@@ -7,7 +7,7 @@ a 1 kHz grid (no chip emulation, which the analysis never sees anyway) and writt
 recording CSV writer. Then, in a fresh subprocess so that peak RSS belongs to this run only:
 
 - parse_s: CPU time to read the file alone (RecordingReader in the analysis' chunk size);
-- total_cpu_s / wall_s: CPU and wall time of `analyze_recording` (parse + analysis);
+- total_cpu_s / wall_s: CPU and wall time of `offline_analysis` (parse + analysis);
 - analysis_s = total_cpu_s - parse_s;
 - realtime_factor = recording duration / wall_s; us_per_sample_pair = wall_s / rows;
 - peak_rss_mb: the subprocess' ru_maxrss (includes the interpreter and numpy, ~40 MB).
@@ -66,7 +66,9 @@ def make_recording(minutes: float, seed: int = 1) -> Path:
 
 def measure(path: Path) -> dict:
     """Time parse and analysis of `path` in this process (run it in a fresh subprocess)."""
-    from pi_app.offline import OFFLINE_CHUNK_S, analyze_recording
+    from pi_app.app import offline_analysis
+    from pi_app.config import Config
+    from pi_app.offline import OFFLINE_CHUNK_S
     from pi_app.recording.csv_reader import RecordingReader
 
     c0 = time.process_time()
@@ -76,7 +78,7 @@ def measure(path: Path) -> dict:
     parse_s = time.process_time() - c0
 
     w0, c0 = time.perf_counter(), time.process_time()
-    result = analyze_recording(path)
+    result = offline_analysis(Config(), path)
     wall_s = time.perf_counter() - w0
     total_cpu_s = time.process_time() - c0
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -100,10 +102,11 @@ def profile(path: Path, top: int = 30) -> None:
     import cProfile
     import pstats
 
-    from pi_app.offline import analyze_recording
+    from pi_app.app import offline_analysis
+    from pi_app.config import Config
 
     prof = cProfile.Profile()
-    prof.runcall(analyze_recording, path)
+    prof.runcall(offline_analysis, Config(), path)
     pstats.Stats(prof, stream=sys.stderr).sort_stats("cumulative").print_stats(top)
     pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(top)
 

@@ -1,6 +1,6 @@
 """When does a decided cue really sound? JSON: `python bench/audio_onset.py [N]`.
 
-Runs the demo's cue wiring (pi_app.live.wiring.make_cue_engine with the computer's sound
+Runs the demo's cue wiring (pi_app.app.make_cue_engine with the computer's sound
 device) on SDL's disk audio driver, which writes the mixer's output to a file at the device's
 pace, decides N cues about 3 s apart (the policy's minimum interval) on the wall clock and finds each pattern's onset in
 the recorded PCM (pi_app.cues.pcm). The disk driver does not keep real time (it sleeps
@@ -29,7 +29,7 @@ from pi_app.analysis.drift import DriftVerdict
 from pi_app.analysis.types import StrideMetrics
 from pi_app.clock import WallClock
 from pi_app.config import Config
-from pi_app.live.wiring import make_cue_engine
+from pi_app.app import make_cue_engine
 
 n = int(sys.argv[1])
 clock = WallClock()

@@ -29,7 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pi_app.analysis.drift import DriftDetector  # noqa: E402
 from pi_app.cli import main  # noqa: E402
-from pi_app.offline import analyze_recording, drift_episodes  # noqa: E402
+from pi_app.app import offline_analysis  # noqa: E402
+from pi_app.config import Config  # noqa: E402
+from pi_app.offline import drift_episodes  # noqa: E402
 from pi_app.recording.csv_reader import RecordingReader, read_strides_csv  # noqa: E402
 from pi_app.sim.scenarios import EARLY_DRIFT_AFTER_RUN_S, STAND_S, make_scenario  # noqa: E402
 from pi_app.validation.stride_scoring import match_strides  # noqa: E402
@@ -46,7 +48,7 @@ def record(directory: Path, scenario: str, seed: int, day: int, seconds: float) 
 
 def learn(path: Path):
     detector = DriftDetector()
-    analyze_recording(path, chunk_s=0.5, drift=detector)
+    offline_analysis(Config(), path, chunk_s=0.5, drift=detector)
     return detector.learnt_baseline(origin=path.name)
 
 
@@ -54,7 +56,7 @@ def latency(path: Path, seed: int, day: int, baseline) -> dict:
     detector = DriftDetector()
     if baseline is not None:
         detector.use_baseline(baseline)
-    result = analyze_recording(path, chunk_s=0.5, drift=detector)
+    result = offline_analysis(Config(), path, chunk_s=0.5, drift=detector)
     scripted = make_scenario("early-drift", seed=seed, day=day).truth.scripted_rel_phase_deg
     truth = read_strides_csv(path.with_name(path.name[:-4] + ".strides.csv"))
     pairs = dict((j, i) for i, j in match_strides([s.t_start_s for s in truth],
@@ -105,7 +107,7 @@ def _between(reference: int | None, flag: int | None) -> int | None:
 def false_alarms(path: Path, baseline) -> dict:
     detector = DriftDetector()
     detector.use_baseline(baseline)
-    result = analyze_recording(path, chunk_s=0.5, drift=detector)
+    result = offline_analysis(Config(), path, chunk_s=0.5, drift=detector)
     episodes = drift_episodes(result)
     running_min = (result.t_last_s - STAND_S) / 60.0
     return {"baseline_used": detector.stored_in_use is not None, "note": detector.stored_note,

@@ -21,8 +21,9 @@ from pi_app.analysis.drift import DriftVerdict  # noqa: E402
 from pi_app.analysis.types import StrideMetrics  # noqa: E402
 from pi_app.clock import ManualClock  # noqa: E402
 from pi_app.cues import CueEngine, CuePolicy, SimulatedBuzzer, open_audio  # noqa: E402
+from pi_app.drain import DRAIN_INTERVAL_S  # noqa: E402
 
-DRAIN_S = 0.015
+DRAIN_S = DRAIN_INTERVAL_S
 
 
 def main() -> None:

@@ -24,7 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pi_app.analysis.drift import DriftDetector  # noqa: E402
 from pi_app.cli import main  # noqa: E402
-from pi_app.offline import analyze_recording, drift_episodes  # noqa: E402
+from pi_app.app import offline_analysis  # noqa: E402
+from pi_app.config import Config  # noqa: E402
+from pi_app.offline import drift_episodes  # noqa: E402
 from pi_app.recording.csv_reader import read_strides_csv  # noqa: E402
 from pi_app.sim.scenarios import DRIFT_AFTER_RUN_S, STAND_S, make_scenario  # noqa: E402
 from pi_app.validation.stride_scoring import match_strides  # noqa: E402
@@ -38,7 +40,7 @@ def record(directory: Path, scenario: str, seed: int, seconds: float) -> Path:
 
 
 def false_alarms(path: Path) -> dict:
-    result = analyze_recording(path, chunk_s=0.5)
+    result = offline_analysis(Config(), path, chunk_s=0.5)
     episodes = drift_episodes(result)
     running_min = (result.t_last_s - STAND_S) / 60.0
     return {"minutes_running": round(running_min, 1), "episodes": len(episodes),
@@ -48,7 +50,7 @@ def false_alarms(path: Path) -> dict:
 
 def latency(path: Path, seed: int) -> dict:
     scripted = make_scenario("drift", seed=seed).truth.scripted_rel_phase_deg
-    result = analyze_recording(path, chunk_s=0.5)
+    result = offline_analysis(Config(), path, chunk_s=0.5)
     truth = read_strides_csv(path.with_name(path.name[:-4] + ".strides.csv"))
     pairs = dict((j, i) for i, j in match_strides([s.t_start_s for s in truth],
                                                   [s.t_start_s for s in result.strides]))

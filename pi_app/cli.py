@@ -53,13 +53,7 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"pi-app {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"pi_app.commands.{name}")
-        except ModuleNotFoundError as err:
-            if err.name == f"pi_app.commands.{name}":
-                continue  # command not built yet in this checkout
-            raise
-        module.register(subparsers)
+        importlib.import_module(f"pi_app.commands.{name}").register(subparsers)
     return parser
 
 

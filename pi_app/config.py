@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pi_app.drain import DRAIN_INTERVAL_S
 from pi_app.errors import ConfigError
 from pi_app.sim.scenarios import SCENARIOS
 
@@ -45,8 +46,8 @@ class SensorsConfig:
     acc_range_g: int = _opt(default=8, choices=(2, 4, 8, 16))
     gyro_range_dps: int = _opt(default=1000, choices=(250, 500, 1000, 2000))
     dlpf: bool = _opt(default=True)
-    # DESIGN: drain every 10-20 ms; an MPU-6500 FIFO (42 frames at 1 kHz) overflows past ~40 ms.
-    drain_interval_s: float = _opt(default=0.015, lo=0.005, hi=0.04,
+    # Why 15 ms by default: pi_app.drain.
+    drain_interval_s: float = _opt(default=DRAIN_INTERVAL_S, lo=0.005, hi=0.04,
                                    what="seconds between FIFO drains")
     # Its own process keeps the drain on schedule whatever the dashboard does (own GIL).
     acquisition: str = _opt(default="process", choices=("process", "thread"))

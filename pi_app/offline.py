@@ -10,16 +10,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
-from pi_app.analysis.drift import DriftDetector, DriftVerdict, circular_mean_sd_deg
+from pi_app.analysis.drift import DriftVerdict, circular_mean_sd_deg
 from pi_app.analysis.pipeline import Analyzer
 from pi_app.analysis.types import Step, StrideMetrics
 from pi_app.recording.csv_reader import RecordingReader
 
-#: Live drain interval (s): the sensor thread hands the analysis this much data at a time.
-LIVE_CHUNK_S = 0.015
 #: Chunk length (s) for offline analysis. The analysis result does not depend on the chunking
 #: (tests/test_pipeline_chunking.py), and per-chunk overhead dominates at the live 15 ms.
 OFFLINE_CHUNK_S = 1.0
@@ -50,22 +49,20 @@ class RecordingAnalysis:
         return self.t_last_s - self.t_first_s if self.n_samples else 0.0
 
 
-def analyze_recording(path: str | Path, chunk_s: float = OFFLINE_CHUNK_S, calibration=None,
-                      analyzer: Analyzer | None = None,
-                      drift: DriftDetector | None = None) -> RecordingAnalysis:
+def analyze_recording(path: str | Path,
+                      analyzer_for: Callable[[float, tuple[str, ...]], Analyzer],
+                      chunk_s: float = OFFLINE_CHUNK_S) -> RecordingAnalysis:
     """Analyse a recording CSV (spec format) in chunks of `chunk_s` seconds (the steps, strides
-    and verdicts are the same for any chunk length, e.g. the live `LIVE_CHUNK_S`). Without an
-    `analyzer`, one is made without the dashboard's live phase estimate, with the drift
-    detector `drift` (e.g. one given a remembered baseline) or a default one.
+    and verdicts are the same for any chunk length, e.g. the live
+    `pi_app.drain.DRAIN_INTERVAL_S`) with `analyzer_for(rate_hz, gyro_segments)`, the
+    analysis built from the config (`pi_app.app.offline_analysis`).
 
     Raises `InputFileError` for a malformed file (one sentence with the line number)."""
     reader = RecordingReader(path)
     reader.chunk_rows = max(1, int(round(reader.rate_hz * chunk_s)))
     gyro_segments = tuple(s for s, has in (("pelvis", reader.has_gyro),
                                            ("thorax", reader.has_thorax_gyro)) if has)
-    if analyzer is None:
-        analyzer = Analyzer(reader.rate_hz, gyro_segments=gyro_segments, calibration=calibration,
-                            drift=drift, live_phase=False)
+    analyzer = analyzer_for(reader.rate_hz, gyro_segments)
     result = RecordingAnalysis(Path(path), reader.rate_hz, reader.segments, gyro_segments)
     last_good_t_s = None
     for chunk in reader:

@@ -24,7 +24,7 @@ from pi_app.acquisition.ring import (COL_FLAGS, COL_T, FLAG_GAP, FLAG_RECONNECT,
 from pi_app.clock import ManualClock, WallClock
 from pi_app.config import Config, SensorsConfig
 from pi_app.errors import PiAppError
-from pi_app.live.wiring import acquisition_mode, open_acquisition, open_session
+from pi_app.app import acquisition_mode, open_acquisition, open_session
 
 LIMIT_S = 60.0      # generous: the machine may be busy; nothing is asserted about time
 
@@ -285,7 +285,7 @@ def test_open_acquisition_runs_the_demo_runner_in_the_process():
 
 
 def test_analysis_runs_every_30_ms_but_never_faster_than_the_drains():
-    from pi_app.live.wiring import analysis_interval_s
+    from pi_app.app import analysis_interval_s
     assert analysis_interval_s(Config()) == pytest.approx(0.03)
     slow = dataclasses.replace(Config(), sensors=SensorsConfig(drain_interval_s=0.04))
     assert analysis_interval_s(slow) == pytest.approx(0.04)

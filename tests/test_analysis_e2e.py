@@ -1,6 +1,6 @@
 """End to end on the simulator: each scenario is recorded through the chip emulators, the real
 drivers and the sensor reader (`pi-app record --simulate`), analysed by the live analysis chain
-(`analyze_recording`), and scored against the simulator's truth with the shared scoring rules.
+(`pi_app.app.offline_analysis`), and scored against the simulator's truth with the shared scoring rules.
 
 Recordings are made once per module (tmp_path_factory) and analysed in 0.5 s chunks: the
 Analyzer's results do not depend on chunking, and it halves the CPU of the 15 ms live chunks.
@@ -13,7 +13,9 @@ import pytest
 
 from pi_app.analysis.drift import DriftDetector
 from pi_app.cli import main
-from pi_app.offline import analyze_recording, drift_episodes
+from pi_app.app import offline_analysis
+from pi_app.config import Config
+from pi_app.offline import drift_episodes
 from pi_app.recording.csv_reader import read_steps_csv, read_strides_csv
 from pi_app.sim.scenarios import DRIFT_AFTER_RUN_S, STAND_S, make_scenario
 from pi_app.validation.step_scoring import score_steps
@@ -35,7 +37,7 @@ class Run:
         self.path = path
         self.truth_steps = read_steps_csv(directory / f"{scenario}.steps.csv")
         self.truth_strides = read_strides_csv(directory / f"{scenario}.strides.csv")
-        self.analysis = analyze_recording(path, chunk_s=CHUNK_S)
+        self.analysis = offline_analysis(Config(), path, chunk_s=CHUNK_S)
 
     def steps_score(self) -> dict:
         a = self.analysis

@@ -45,11 +45,11 @@ def test_importing_the_cli_hides_the_pygame_banner():
 @pytest.fixture
 def no_analysis(monkeypatch):
     """The analysis must not start when an argument is wrong."""
-    import pi_app.commands.analyze as analyze
+    import pi_app.app as app
 
     def forbidden(*a, **k):
         raise AssertionError("the analysis ran although the output path is unusable")
-    monkeypatch.setattr(analyze, "analyze_recording", forbidden)
+    monkeypatch.setattr(app, "offline_analysis", forbidden)
 
 
 @pytest.mark.parametrize("flag", ["--steps-out", "--strides-out"])

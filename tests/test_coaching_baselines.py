@@ -17,7 +17,7 @@ from pi_app.coaching.store import list_baselines
 from pi_app.config import Config, loads_config
 from pi_app.errors import InputFileError
 from pi_app.live.session import run_stepped
-from pi_app.live.wiring import open_session, start_recorder, stop_recorder
+from pi_app.app import open_session, start_recorder, stop_recorder
 from pi_app.sim import open_simulated_bus
 from pi_app.store import SessionStore
 from pi_app.store.athletes import find_athlete

@@ -57,7 +57,7 @@ from pi_app.analysis.drift import DriftVerdict
 from pi_app.analysis.types import StrideMetrics
 from pi_app.clock import WallClock
 from pi_app.config import Config
-from pi_app.live.wiring import make_cue_engine
+from pi_app.app import make_cue_engine
 
 clock = WallClock()
 engine, warnings = make_cue_engine(Config(), clock, simulated=True, sound=True)

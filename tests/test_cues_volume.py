@@ -24,7 +24,7 @@ from pi_app.analysis.drift import DriftVerdict
 from pi_app.analysis.types import StrideMetrics
 from pi_app.clock import WallClock
 from pi_app.config import loads_config
-from pi_app.live.wiring import make_cue_engine
+from pi_app.app import make_cue_engine
 from pi_app.records import DriftDirection, DriftState
 
 cfg = loads_config("[audio]\nvolume = %s\n" % sys.argv[1])

@@ -22,7 +22,7 @@ from pi_app.config import Config
 from pi_app.live.events import EventLog, read_events
 from pi_app.live.session import run_stepped
 from pi_app.live.threads import LiveApp
-from pi_app.live.wiring import make_cue_engine, open_session
+from pi_app.app import make_cue_engine, open_session
 from pi_app.records import CoachCommand
 from pi_app.sim import open_simulated_bus
 from pi_app.sim.scenarios import STAND_S

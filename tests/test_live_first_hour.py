@@ -9,14 +9,15 @@ import pytest
 
 from pi_app.cli import main
 from pi_app.clock import ManualClock
-from pi_app.commands.replay import REPLAY_NOT_RECORDED, replay_live
+from pi_app.app import replay_live
+from pi_app.replay import REPLAY_NOT_RECORDED
 from pi_app.config import Config
 from pi_app.live.events import read_events
 from pi_app.live.health import HealthJudge
 from pi_app.live.pacing import Pacer
 from pi_app.live.session import run_stepped
 from pi_app.records import CoachCommand
-from pi_app.live.wiring import make_cue_engine, open_session
+from pi_app.app import make_cue_engine, open_session
 from pi_app.sim import open_simulated_bus
 from pi_app.sim.scenarios import QUICK_DRIFT_AFTER_RUN_S, STAND_S
 from pi_app.store import SessionStore
@@ -156,14 +157,14 @@ def test_pacer_holds_virtual_time_to_the_asked_speed():
 def test_demo_headless_speed_is_honoured(monkeypatch, capsys):
     """--headless --speed 20 for 10 s of simulated time waits ~0.5 s of (here virtual) real
     time; the results are those of the unpaced stepped run."""
-    import pi_app.commands.demo as demo
+    import pi_app.app as app   # the stepped run's pacer (run_paced) reads this wall clock
     walls = []
 
     def wall_clock():
         walls.append(ManualClock())
         return walls[-1]
 
-    monkeypatch.setattr(demo, "WallClock", wall_clock)
+    monkeypatch.setattr(app, "WallClock", wall_clock)
     assert main(["demo", "--headless", "--speed", "20", "--seconds", "10", "--no-record"]) == 0
     err = capsys.readouterr().err
     assert "at up to 20x real time" in err

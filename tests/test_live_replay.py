@@ -8,7 +8,7 @@ import pytest
 
 from pi_app.cli import main
 from pi_app.clock import ManualClock
-from pi_app.commands.replay import replay_live
+from pi_app.app import replay_live
 from pi_app.records import CoachCommand
 from pi_app.store import SessionStore
 

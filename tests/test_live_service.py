@@ -15,7 +15,7 @@ from pi_app.clock import ManualClock, ScaledClock
 from pi_app.config import Config
 from pi_app.live.service_status import ServiceReporter, status_text
 from pi_app.live.session import run_stepped
-from pi_app.live.wiring import make_cue_engine, open_session
+from pi_app.app import make_cue_engine, open_session
 from pi_app.service import ServiceNotifier
 from pi_app.sim import open_simulated_bus
 from pi_app.store import SessionStore
@@ -163,7 +163,7 @@ def test_run_live_threads_ready_then_stopping_and_the_session_recorded(listener,
     """The `pi-app run` loop (run_live) on the simulated bus, threads on a real-time clock
     for ~1.5 s: READY after the IMUs answered, STOPPING last, the session closed in the
     store."""
-    from pi_app.commands.run import run_live
+    from pi_app.app import run_live
     sock, env = listener
     clock = ScaledClock(1.0)
     cfg = Config()
@@ -186,7 +186,7 @@ def test_run_live_threads_ready_then_stopping_and_the_session_recorded(listener,
 def test_run_live_without_recording_says_why_when_the_coach_presses_r(listener):
     """`pi-app run --no-record`: R never shows a REC state with nothing stored; the
     dashboard is told why recording is off."""
-    from pi_app.commands.run import run_live
+    from pi_app.app import run_live
     from pi_app.records import CoachCommand
     sock, env = listener
     clock = ScaledClock(1.0)

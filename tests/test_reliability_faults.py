@@ -15,7 +15,7 @@ import pytest
 from pi_app.clock import ManualClock
 from pi_app.config import Config
 from pi_app.live.session import run_stepped
-from pi_app.live.wiring import make_cue_engine, open_session, start_recorder, stop_recorder
+from pi_app.app import make_cue_engine, open_session, start_recorder, stop_recorder
 from pi_app.sim import open_simulated_bus
 from pi_app.sim.scenarios import STAND_S
 from pi_app.store import SessionStore

@@ -71,7 +71,7 @@ def test_cue_dose_counts_played_cues_not_withheld_decisions():
 @pytest.fixture(scope="module")
 def report_png(tmp_path_factory):
     from pi_app.cli import main
-    from pi_app.store.export import import_recording
+    from pi_app.app import import_recording
     from pi_app.store.store import SessionStore
     pytest.importorskip("matplotlib")
     root = tmp_path_factory.mktemp("report")
@@ -107,7 +107,7 @@ def test_legends_are_outside_the_plotted_data(monkeypatch, tmp_path):
         return real_savefig(fig, *a, **k)
     monkeypatch.setattr(Figure, "savefig", spy)
     from pi_app.cli import main
-    from pi_app.store.export import import_recording
+    from pi_app.app import import_recording
     from pi_app.store.store import SessionStore
     rec = tmp_path / "run.csv"
     assert main(["record", "--simulate", "--seed", "2", "--seconds", "12", "-o", str(rec),

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from pi_app import app as app_root
 from pi_app.commands import run as run_cmd
 from pi_app.config import loads_config
 from pi_app.errors import BusError, ConfigError
@@ -37,7 +38,7 @@ def test_run_with_simulate_reads_the_simulator_and_says_so(tmp_path, monkeypatch
     config.write_text('[sensors]\nsimulate = "steady"\n[buzzer]\nenabled = false\n'
                       '[audio]\nenabled = false\n', encoding="utf-8")
     seen = {}
-    real_run_live = run_cmd.run_live
+    real_run_live = app_root.run_live
 
     def short_run_live(cfg, clock, bus, **kwargs):
         seen["bus"] = bus
@@ -48,7 +49,7 @@ def test_run_with_simulate_reads_the_simulator_and_says_so(tmp_path, monkeypatch
     def no_bus(*_args, **_kwargs):
         raise AssertionError("the I2C bus must not be opened when [sensors] simulate is set")
 
-    monkeypatch.setattr(run_cmd, "run_live", short_run_live)
+    monkeypatch.setattr(app_root, "run_live", short_run_live)
     monkeypatch.setattr("pi_app.hw.bus.open_i2c_bus", no_bus)
     assert run_cmd.run(_args(config, tmp_path)) == 0
     # No bus is opened here: acquisition opens the simulator where it runs.

@@ -12,7 +12,7 @@ import pytest
 from pi_app.cli import main
 from pi_app.recording.csv_reader import read_steps_csv, read_strides_csv
 from pi_app.store import SessionInfo, SessionStore
-from pi_app.store.export import import_recording
+from pi_app.app import import_recording
 
 
 @pytest.fixture(scope="module")

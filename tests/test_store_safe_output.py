@@ -11,7 +11,8 @@ import pytest
 from pi_app.cli import main
 from pi_app.clock import ManualClock
 from pi_app.records import CueEvent
-from pi_app.store.export import export_paths, export_session, import_recording
+from pi_app.app import import_recording
+from pi_app.store.export import export_paths, export_session
 from pi_app.store.store import SessionInfo, SessionStore, SessionStoreError
 from pi_app.store.writer import SessionRecorder
 

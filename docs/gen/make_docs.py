@@ -501,7 +501,7 @@ def screen_snapshots() -> dict:
     from pi_app.clock import ManualClock
     from pi_app.config import load_config
     from pi_app.live.session import run_stepped
-    from pi_app.live.wiring import make_cue_engine, open_session
+    from pi_app.app import make_cue_engine, open_session
     from pi_app.sim import open_simulated_bus
     from pi_app.ui.screenshots import demo_snapshots
 

@@ -18,7 +18,7 @@ For the analysis `AcquisitionProcess` looks like a `SensorReader` (roles, rings,
 health.heartbeat_s, driver(role)); for `LiveApp` like a `SensorThread` (start, stop,
 is_alive). The process needs a clock every process shares (`WallClock`, `ScaledClock`); the
 stepped `ManualClock` runs acquisition in the caller's thread instead
-(`pi_app.live.wiring.open_acquisition` chooses).
+(`pi_app.app.open_acquisition` chooses).
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ from pi_app.acquisition.health import AcquisitionHealth, SensorHealth
 from pi_app.acquisition.ring import (FLAG_OVERFLOW, FLAG_READ_ERROR, FLAG_RECONNECT,
                                      FLAG_TIME_STEP, SampleRing)
 from pi_app.clock import Clock
+from pi_app.drain import DRAIN_INTERVAL_S
 from pi_app.errors import PiAppError
 from pi_app.hw.imu import ImuDriver, ImuSettings
 
@@ -315,7 +316,7 @@ class SensorReader:
 class SensorThread:
     """Runs `reader.poll()` every `drain_interval_s` (10-20 ms) on its own daemon thread."""
 
-    def __init__(self, reader: SensorReader, drain_interval_s: float = 0.015,
+    def __init__(self, reader: SensorReader, drain_interval_s: float = DRAIN_INTERVAL_S,
                  name: str = "pi-app-sensors"):
         if not 0.0 < drain_interval_s <= 1.0:
             raise ValueError("drain_interval_s must be in (0, 1] seconds")

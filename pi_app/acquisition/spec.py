@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pi_app.acquisition.sensor_thread import SensorSpec
+from pi_app.drain import DRAIN_INTERVAL_S
 from pi_app.hw.imu import ImuSettings
 
 
@@ -36,6 +37,6 @@ class AcquisitionSpec:
     bus: BusSpec = field(default_factory=BusSpec)
     specs: tuple[SensorSpec, ...] | None = None
     settings: ImuSettings = field(default_factory=ImuSettings)
-    drain_interval_s: float = 0.015
+    drain_interval_s: float = DRAIN_INTERVAL_S
     ring_capacity: int = 8192
     rt_priority: int = 0

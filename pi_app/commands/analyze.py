@@ -11,11 +11,12 @@ import sys
 import time
 from pathlib import Path
 
-from pi_app.analysis.drift import DriftDetector
 from pi_app.coaching.baselines import Conditions, load_baseline, save_baseline
 from pi_app.errors import InputFileError
 from pi_app.commands import argtypes
-from pi_app.offline import LIVE_CHUNK_S, OFFLINE_CHUNK_S, analyze_recording, summarize
+from pi_app.config import load_config
+from pi_app.drain import DRAIN_INTERVAL_S
+from pi_app.offline import OFFLINE_CHUNK_S, summarize
 from pi_app.recording.csv_writer import write_steps_csv, write_strides_csv
 
 
@@ -32,7 +33,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--chunk-s", type=argtypes.positive_float("--chunk-s 1"),
                    default=OFFLINE_CHUNK_S,
                    help=f"chunk length fed to the analysis, s (default {OFFLINE_CHUNK_S}; the "
-                        f"results are the same for a live drain of {LIVE_CHUNK_S})")
+                        f"results are the same for a live drain of {DRAIN_INTERVAL_S})")
     p.add_argument("--save-baseline", metavar="FILE.toml",
                    help="write the runner's baseline learnt from this recording (TOML, "
                         "docs/coaching.md)")
@@ -40,6 +41,9 @@ def register(subparsers) -> argparse.ArgumentParser:
                    help="judge this recording against a saved baseline from the first stride "
                         "after the warm-up (if the cadence matches; else a fresh one is built "
                         "and the summary says why)")
+    p.add_argument("--config", type=Path, default=None, metavar="FILE",
+                   help="config TOML whose [baseline] settings judge the drift, as live "
+                        "(default: built-in defaults)")
     p.add_argument("--json", action="store_true",
                    help="print a JSON summary (strides, cadence, relative phase, drift episodes)")
     p.set_defaults(func=run)
@@ -55,12 +59,14 @@ def run(args) -> int:
     if args.calibration:
         from pi_app.calibration_profile import load_profile
         calibration = load_profile(args.calibration, flag="--calibration")
-    drift = DriftDetector()
+    from pi_app.app import drift_detector, offline_analysis
+    cfg = load_config(args.config)
+    drift = drift_detector(cfg)
     if args.baseline:
         stored, _ = load_baseline(args.baseline)
         drift.use_baseline(stored)
-    result = analyze_recording(args.recording, chunk_s=args.chunk_s, calibration=calibration,
-                               drift=drift)
+    result = offline_analysis(cfg, args.recording, chunk_s=args.chunk_s,
+                              calibration=calibration, drift=drift)
     if args.save_baseline:
         learnt = drift.learnt_baseline(origin=Path(args.recording).name,
                                        created_unix_s=time.time())

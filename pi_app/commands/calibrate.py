@@ -13,13 +13,13 @@ from pi_app.acquisition.ring import COL_ACC, COL_GYRO, FLAG_GAP, row_flags
 from pi_app.analysis.calibration import CalibrationProfile, Calibrator
 from pi_app.calibration_profile import save_profile
 from pi_app.clock import ManualClock, WallClock
+from pi_app.drain import DRAIN_INTERVAL_S
 from pi_app.errors import ConfigError, PiAppError
 from pi_app.hw.imu import ImuSettings
 from pi_app.paths import default_profile_path
 from pi_app.commands import argtypes
 from pi_app.commands.common import add_simulation_options, rate_notes
 
-DRAIN_INTERVAL_S = 0.015
 STILL_TARGET_S = 5.0
 STILL_MIN_S = 2.0
 

@@ -20,13 +20,10 @@ Sessions are recorded (see pi-app sessions) unless --no-record.
 from __future__ import annotations
 
 import argparse
-import math
-import os
 import sys
 from pathlib import Path
 
 from pi_app.clock import ManualClock, ScaledClock, WallClock
-from pi_app.live.pacing import Pacer
 from pi_app.commands.run import add_recording_options, check_recording_options, config_text
 from pi_app.errors import ConfigError, PiAppError
 from pi_app.commands import argtypes
@@ -80,10 +77,7 @@ def _open_ui(cfg, headless: bool):
     """(ui, message): the dashboard window, or None with the reason when there is none."""
     if headless or not cfg.display.enabled:
         return None, None
-    try:
-        from pi_app.ui.display import display_reachable, open_live_ui
-    except ImportError:
-        return None, "the dashboard is not part of this checkout: running headless"
+    from pi_app.ui.display import display_reachable, open_live_ui
     if not display_reachable():
         return None, "no display found (DISPLAY is not set): running headless"
     try:
@@ -93,38 +87,23 @@ def _open_ui(cfg, headless: bool):
 
 
 def run(args) -> int:
-    from pi_app.acquisition.process import BusSpec
+    from pi_app.app import (build_live, coaching_args, plan_session, recording_args,
+                            run_paced, run_threads, simulator_spec, stop_recorder)
     from pi_app.config import load_config
-    from pi_app.live.printer import StridePrinter
-    from pi_app.live.session import run_stepped
-    from pi_app.live.threads import LiveApp
-    from pi_app.live.wiring import (analysis_interval_s, make_cue_engine, open_acquisition,
-                                    open_session, start_recorder, stop_recorder)
-    from pi_app.live.events import EventLog
 
     _check_args(args)
     check_recording_options(args)
     cfg = load_config(args.config)
     if args.screenshot is not None:
-        try:
-            from pi_app.ui.screenshots import save_screenshots
-        except ImportError:
-            raise ConfigError("--screenshot needs the dashboard (pi_app.ui), which is not "
-                              "part of this checkout; update pi-app.",
-                              key="screenshot") from None
-        paths = save_screenshots(args.screenshot)
+        from pi_app.ui.screenshots import save_screenshots
+        paths = save_screenshots(args.screenshot, cfg=cfg)
         for path in paths:
             print(path)
         return 0
 
-    plan = None
-    if args.athlete.strip():
-        from pi_app.coaching.live import plan_for
-        from pi_app.coaching.plan import config_for
-        plan = plan_for(args.state_dir, args.athlete)
+    cfg, plan = plan_session(cfg, args.state_dir, args.athlete)
+    if plan is not None:
         print(f"pi-app demo: {plan.describe()}.", file=sys.stderr)
-        if plan.session is not None:
-            cfg = config_for(cfg, plan.session)
     planned = plan.session if plan is not None else None
 
     ui, why = _open_ui(cfg, args.headless)
@@ -148,59 +127,39 @@ def run(args) -> int:
         DEFAULT_STEPPED_S if stepped else None)
     sound, sound_why = _sound_wanted(cfg, args)
 
-    # The simulated runner is built where acquisition runs (its own process unless stepped).
-    bus_spec = BusSpec(bus_number=cfg.sensors.bus, simulated=True, scenario=args.scenario,
-                       seed=args.seed, chips=args.chips, day=args.day)
     t0_s = clock.now_s()
-    engine, warnings = make_cue_engine(cfg, clock, simulated=True, sound=sound)
-    audio = getattr(engine, "audio", None)
-    if sound and getattr(audio, "driver", None):
-        sound_why = (f"sound on: cues and the metronome play through SDL audio driver "
-                     f"{audio.driver}" + _DRIVER_NOTES.get(audio.driver.lower(), "")
-                     + " (`pi-app cues --play` previews every pattern)")
-    elif sound:
-        sound_why = None          # the warning below says why not
-    for warning in warnings:
-        print(f"pi-app: {warning}.", file=sys.stderr)
-    hooks = []
-    if headless:
-        hooks.append(StridePrinter(lambda line: print(line, flush=True), t0_s=t0_s,
-                                   buzzer_kind=cfg.buzzer.kind))
-    events = None
-    session = None
-    recorder = None
-    runner = bus = None
-    coaching = None
-    if args.events_out is not None:
-        events = EventLog(args.events_out,
-                          clock_t_s=lambda: session.t_s if session is not None else None)
-        hooks.append(events)
+    record = None if not args.record else recording_args(
+        state_dir=args.state_dir, athlete=args.athlete, notes=args.notes,
+        config_text=config_text(args.config), max_size_mb=args.max_size_mb,
+        treadmill_speed_kmh=args.treadmill_kmh, planned=planned, scenario=args.scenario,
+        seed=args.seed)
+    parts = None
     try:
-        reader, runner, bus = open_acquisition(cfg, clock, bus_spec)
-        session, reader = open_session(
-            cfg, clock, reader=reader, cue_engine=engine, hooks=hooks, simulated=True,
-            scenario=args.scenario, warnings=warnings,
-            calibration_text="simulated: no calibration needed")
-        athlete_ref = None
-        if args.athlete.strip():
-            from pi_app.coaching.live import attach_coaching
-            from pi_app.coaching.plan import recorder_fields
-            coaching = attach_coaching(
-                session, args.state_dir, args.athlete, treadmill_speed_kmh=args.treadmill_kmh,
-                target_offset_deg=planned.target_offset_deg if planned else None)
-            athlete_ref = coaching.athlete.id
-        if not args.record:
-            session.recording_off_reason = "the demo was started with --no-record"
-        else:
-            recorder = start_recorder(
-                session, state_dir=args.state_dir,
-                athlete=coaching.athlete.name if coaching else args.athlete, notes=args.notes,
-                config_text=config_text(args.config), scenario=args.scenario, seed=args.seed,
-                max_size_mb=args.max_size_mb, athlete_ref=athlete_ref,
-                treadmill_speed_kmh=args.treadmill_kmh,
-                **(recorder_fields(planned) if planned is not None else {}))
-            if recorder.warning:
-                print(f"pi-app: {recorder.warning}", file=sys.stderr)
+        # The simulated runner is built where acquisition runs (its own process unless
+        # stepped).
+        parts = build_live(
+            cfg, clock, scenario=args.scenario,
+            bus_spec=simulator_spec(cfg, args.scenario, seed=args.seed, chips=args.chips,
+                                    day=args.day),
+            simulated_outputs=True, sound=sound,
+            stride_lines=(lambda line: print(line, flush=True)) if headless else None,
+            t0_s=t0_s,
+            events_out=args.events_out, calibration_text="simulated: no calibration needed",
+            record=record, recording_off_reason="the demo was started with --no-record",
+            coaching=coaching_args(args.state_dir, args.athlete, args.treadmill_kmh, planned))
+        session, bus = parts.session, parts.bus
+        recorder, coaching, events = parts.recorder, parts.coaching, parts.events
+        audio = getattr(parts.engine, "audio", None)
+        if sound and getattr(audio, "driver", None):
+            sound_why = (f"sound on: cues and the metronome play through SDL audio driver "
+                         f"{audio.driver}" + _DRIVER_NOTES.get(audio.driver.lower(), "")
+                         + " (`pi-app cues --play` previews every pattern)")
+        elif sound:
+            sound_why = None          # the warning below says why not
+        for warning in parts.warnings:
+            print(f"pi-app: {warning}.", file=sys.stderr)
+        if recorder is not None and recorder.warning:
+            print(f"pi-app: {recorder.warning}", file=sys.stderr)
         if events is not None:
             events.on_event("start", {"t_s": t0_s, "scenario": args.scenario,
                                       "seed": args.seed, "chips": args.chips,
@@ -229,31 +188,14 @@ def run(args) -> int:
             notes.append(sound_why)
         banner += "".join(f"\npi-app demo: {n}." for n in notes if n)
         if stepped:
-            import signal
-            import threading
-            stop = threading.Event()
-            signal.signal(signal.SIGINT, lambda *a: stop.set())
-            signal.signal(signal.SIGTERM, lambda *a: stop.set())
             print(banner, file=sys.stderr, flush=True)
-            pacer = Pacer(args.speed or None, WallClock())
-            run_stepped(session, clock, seconds, cfg.sensors.drain_interval_s, stop=stop,
-                        poll=lambda: (pacer.wait(clock.now_s()), reader.poll()))
-            if args.speed and pacer.achieved_speed is not None \
-                    and pacer.achieved_speed < 0.9 * args.speed:
-                print(f"pi-app demo: the CPU kept up only {pacer.achieved_speed:.1f}x real "
+            achieved = run_paced(parts, cfg, clock, seconds, args.speed)
+            if args.speed and achieved is not None and achieved < 0.9 * args.speed:
+                print(f"pi-app demo: the CPU kept up only {achieved:.1f}x real "
                       f"time (asked for {args.speed:g}x).", file=sys.stderr)
         else:
-            app = LiveApp(session, runner, analysis_interval_s=analysis_interval_s(cfg), ui=ui,
-                          ui_fps=cfg.display.fps)
-            app.install_signal_handlers()
-            app.start()
-            print(banner, file=sys.stderr, flush=True)
-            try:
-                app.run_main(seconds)
-            finally:
-                clean = app.stop(2.0)
-                if not clean:
-                    print("pi-app: a thread did not stop within 2 s.", file=sys.stderr)
+            run_threads(parts, cfg, ui=ui, seconds=seconds,
+                        started=lambda: print(banner, file=sys.stderr, flush=True))
         stop_recorder(recorder)
         _print_summary(session)
         if coaching is not None:
@@ -266,19 +208,10 @@ def run(args) -> int:
         if events is not None:
             events.on_event("summary", _summary(session))
     finally:
-        stop_recorder(recorder)
-        if runner is not None:
-            runner.stop(2.0)            # no-op when the app stopped it already
-        if bus is not None:
-            bus.close()
-        if coaching is not None:
-            coaching.close()
-        if hasattr(engine, "close"):
-            engine.close()
+        if parts is not None:
+            parts.close()
         if ui is not None:
             ui.close()
-        if events is not None:
-            events.close()
     return 0
 
 

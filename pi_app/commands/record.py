@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from pi_app.clock import ManualClock, WallClock
+from pi_app.drain import DRAIN_INTERVAL_S
 from pi_app.errors import ConfigError
 from pi_app.frames import FrameChunk
 from pi_app.hw.imu import ImuSettings
@@ -26,9 +27,6 @@ from pi_app.recording.csv_writer import RecordingWriter, write_steps_csv, write_
 from pi_app.commands import argtypes
 from pi_app.commands.common import add_simulation_options, rate_notes
 
-# The sensor thread's drain period (DESIGN: drain the FIFOs every 10-20 ms); an MPU-6500 FIFO
-# (512 B = 42 frames at 1 kHz) would overflow beyond ~40 ms.
-DRAIN_INTERVAL_S = 0.015
 # Write to disk about twice a second rather than every drain.
 WRITE_INTERVAL_S = 0.5
 # After the requested duration, keep polling this long so the aligner releases the last rows

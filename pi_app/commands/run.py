@@ -12,7 +12,6 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Callable
 
 from pi_app.errors import ConfigError
 
@@ -75,30 +74,10 @@ def config_text(path) -> str:
         return ""      # load_config has already read it; a race is not worth a failure
 
 
-def _calibration(cfg):
-    """(profile or None, text for the dashboard, profile TOML text to store)."""
-    from pi_app.calibration_profile import dumps_profile, load_profile
-    from pi_app.paths import default_profile_path
-    path = Path(cfg.calibration.profile) if cfg.calibration.profile else default_profile_path()
-    if not path.exists():
-        if cfg.calibration.required:
-            raise ConfigError(f"no calibration profile at {path} and [calibration] required "
-                              "= true; run `pi-app calibrate` first.",
-                              key="calibration.profile")
-        return None, "not calibrated (run pi-app calibrate)", ""
-    profile = load_profile(path, flag="[calibration] profile (config)")
-    return profile, f"calibrated ({path.name})", dumps_profile(profile)
-
-
 def _open_display(cfg, headless: bool):
     if headless or not cfg.display.enabled:
         return None
-    try:
-        from pi_app.ui.display import open_live_ui
-    except ImportError:
-        raise ConfigError("the dashboard (pi_app.ui) is not part of this installation; "
-                          "reinstall pi-app, or run with --headless.",
-                          key="display.enabled") from None
+    from pi_app.ui.display import open_live_ui
     return open_live_ui(cfg.display, simulated=bool(cfg.sensors.simulate),
                         fullscreen=cfg.display.fullscreen)
 
@@ -120,6 +99,8 @@ def _wait_for_devices(cfg, headless: bool, clock, notifier) -> None:
 
 
 def run(args) -> int:
+    from pi_app.app import (coaching_args, live_calibration, plan_session, recording_args,
+                            run_live)
     from pi_app.clock import WallClock
     from pi_app.config import load_config
     from pi_app.service import ServiceNotifier
@@ -127,17 +108,11 @@ def run(args) -> int:
     check_recording_options(args)
     from pi_app.commands.argtypes import check_output_file
     check_output_file(args.events_out, "--events-out")
-    cfg = load_config(args.config)
-    planned = None
-    if args.athlete.strip():
-        from pi_app.coaching.live import plan_for
-        from pi_app.coaching.plan import config_for
-        plan = plan_for(args.state_dir, args.athlete)
+    cfg, plan = plan_session(load_config(args.config), args.state_dir, args.athlete)
+    planned = plan.session if plan is not None else None
+    if plan is not None:
         print(f"pi-app: {plan.describe()}.", file=sys.stderr)
-        planned = plan.session
-        if planned is not None:
-            cfg = config_for(cfg, planned)
-    calibration, calibration_text, profile_text = _calibration(cfg)
+    calibration, calibration_text, profile_text = live_calibration(cfg)
     clock = WallClock()
     notifier = ServiceNotifier(clock)
     _wait_for_devices(cfg, args.headless, clock, notifier)
@@ -151,115 +126,16 @@ def run(args) -> int:
     else:
         notifier.status("starting: opening the I2C bus and the IMUs")
     ui = _open_display(cfg, args.headless)
-    record = None if args.no_record else dict(
+    record = None if args.no_record else recording_args(
         state_dir=args.state_dir, athlete=args.athlete, notes=args.notes,
-        config_text=config_text(args.config), calibration_text=profile_text,
-        max_size_mb=args.max_size_mb, treadmill_speed_kmh=args.treadmill_kmh)
-    if record is not None and planned is not None:
-        from pi_app.coaching.plan import recorder_fields
-        record.update(recorder_fields(planned))
-    if record is not None and scenario is not None:
-        record.update(scenario=scenario, seed=0)
-    coaching = None if not args.athlete.strip() else dict(
-        state_dir=args.state_dir, athlete_name=args.athlete,
-        treadmill_speed_kmh=args.treadmill_kmh,
-        target_offset_deg=planned.target_offset_deg if planned else None)
-    # The bus is opened where acquisition runs (pi_app.live.wiring.open_acquisition).
+        config_text=config_text(args.config), max_size_mb=args.max_size_mb,
+        treadmill_speed_kmh=args.treadmill_kmh, planned=planned,
+        calibration_text=profile_text,
+        **(dict(scenario=scenario, seed=0) if scenario is not None else {}))
+    coaching = coaching_args(args.state_dir, args.athlete, args.treadmill_kmh, planned)
+    # The bus is opened where acquisition runs (pi_app.app.open_acquisition).
     run_live(cfg, clock, None, ui=ui, notifier=notifier, calibration=calibration,
              calibration_text=calibration_text, events_out=args.events_out,
              record=record, coaching=coaching, scenario=scenario,
              seconds=planned.duration_s if planned is not None else None)
     return 0
-
-
-def run_live(cfg, clock, bus, *, ui=None, notifier=None, calibration=None,
-             calibration_text: str = "not calibrated", events_out: Path | None = None,
-             record: dict | None = None, seconds: float | None = None,
-             simulated: bool = False, install_signals: bool = True,
-             write: Callable[[str], None] | None = None,
-             coaching: dict | None = None,
-             scenario: str | None = None) -> dict:
-    """The live app on `bus` (None: the I2C bus of cfg.sensors, opened where acquisition runs)
-    until SIGINT/SIGTERM (or `seconds` of clock time): acquisition and the analysis thread,
-    the dashboard `ui` on this thread (None: one line per stride), the session recorded
-    when `record` holds `start_recorder` arguments, and systemd told how it goes through
-    `notifier` (READY once both IMUs answer and the display is up, STATUS, watchdog pings
-    from this loop, STOPPING); the athlete's remembered baselines used and new ones
-    remembered when `coaching` holds `attach_coaching` arguments. Closes `ui`; returns a
-    summary dict. simulated: simulated cue outputs too (tests); scenario: with bus None,
-    acquisition reads the simulator running this scenario ([sensors] simulate) while the
-    cue outputs stay real (the session is marked simulated)."""
-    from pi_app.live.printer import StridePrinter
-    from pi_app.live.service_status import ServiceReporter
-    from pi_app.live.threads import LiveApp
-    from pi_app.live.wiring import (analysis_interval_s, make_cue_engine, open_acquisition,
-                                    open_session, start_recorder, stop_recorder)
-    from pi_app.live.events import EventLog
-    from pi_app.service import ServiceNotifier
-
-    write = write if write is not None else (lambda line: print(line, flush=True))
-    notifier = notifier if notifier is not None else ServiceNotifier(clock, env={})
-    events = recorder = hook = None
-    session = None
-    runner = opened = None
-    try:
-        # The bus and the IMUs first: without them nothing else matters (and their error
-        # is the one to see first).
-        bus_spec = None
-        if scenario is not None:
-            from pi_app.acquisition.process import BusSpec
-            bus_spec = BusSpec(bus_number=cfg.sensors.bus, simulated=True, scenario=scenario)
-        reader, runner, opened = open_acquisition(cfg, clock, bus_spec, bus=bus)
-        engine, warnings = make_cue_engine(cfg, clock, simulated=simulated)
-        hooks = [] if ui is not None else [StridePrinter(write, t0_s=clock.now_s())]
-        if events_out is not None:
-            events = EventLog(events_out,
-                              clock_t_s=lambda: session.t_s if session is not None else None)
-            hooks.append(events)
-        session, reader = open_session(cfg, clock, reader=reader, cue_engine=engine,
-                                       hooks=hooks, calibration=calibration,
-                                       simulated=simulated or scenario is not None,
-                                       scenario=scenario, calibration_text=calibration_text,
-                                       warnings=warnings)
-        if coaching is not None:
-            from pi_app.coaching.live import attach_coaching
-            hook = attach_coaching(session, **coaching)
-            if record is not None:
-                record = {**record, "athlete": hook.athlete.name, "athlete_ref": hook.athlete.id}
-        if record is None:
-            session.recording_off_reason = "pi-app run was started with --no-record"
-        else:
-            recorder = start_recorder(session, **record)
-            if recorder.warning:
-                print(f"pi-app: {recorder.warning}", file=sys.stderr)
-        reporter = ServiceReporter(notifier, session)
-        app = LiveApp(session, runner, analysis_interval_s=analysis_interval_s(cfg), ui=ui,
-                      ui_fps=cfg.display.fps)
-        if install_signals:
-            app.install_signal_handlers()
-        app.start()
-        # on_frame runs after each drawn frame, so with a UI the display is up by then.
-        try:
-            app.run_main(seconds, on_frame=reporter.tick)
-        finally:
-            reporter.stopping(f"stopping after {session.analyzer.n_strides} strides")
-            if not app.stop(2.0):
-                print("pi-app: a thread did not stop within 2 s.", file=sys.stderr)
-            stop_recorder(recorder)
-        print(f"pi-app: stopped after {session.analyzer.n_strides} strides"
-              + (f"; session {recorder.session_id} recorded." if recorder is not None
-                 and recorder.session_id is not None else "."), file=sys.stderr)
-        return {"strides": session.analyzer.n_strides, "ready": reporter.ready,
-                "session_id": None if recorder is None else recorder.session_id}
-    finally:
-        stop_recorder(recorder)
-        if hook is not None:
-            hook.close()
-        if runner is not None:
-            runner.stop(2.0)            # no-op when the app stopped it already
-        if opened is not None:
-            opened.close()
-        if ui is not None:
-            ui.close()
-        if events is not None:
-            events.close()

@@ -18,6 +18,7 @@ from pi_app.acquisition.setup import open_bus, open_reader, probe_bus
 from pi_app.clock import Clock, WallClock
 from pi_app.commands import argtypes
 from pi_app.commands.common import add_simulation_options
+from pi_app.drain import DRAIN_INTERVAL_S
 
 REPORT_INTERVAL_S = 0.5
 
@@ -85,7 +86,7 @@ def summary(reader: SensorReader, answered: list[int], bus_number: int | None,
 
 
 def watch(reader: SensorReader, clock: Clock, seconds: float,
-          report: Callable[[dict], None], drain_interval_s: float = 0.015,
+          report: Callable[[dict], None], drain_interval_s: float = DRAIN_INTERVAL_S,
           threaded: bool = True) -> None:
     """Stream for `seconds` and call `report(snapshot)` every REPORT_INTERVAL_S. Threaded, a
     SensorThread owns the bus; unthreaded (tests, virtual clock) polls in this thread."""

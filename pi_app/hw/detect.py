@@ -9,15 +9,12 @@ oddly, and 0x6A/0x6B differ only in the address pin).
 from __future__ import annotations
 
 import errno
-import importlib
 from dataclasses import dataclass
 
 from pi_app.errors import DeviceNotFoundError, UnknownDeviceError
 from pi_app.hw.bus import scan_bus
 from pi_app.hw.imu import ImuDriver
 
-# Family modules: each has WHO_AM_I_REGISTER, MODELS, ADDRESSES and the driver class.
-_FAMILY_MODULES = (("pi_app.hw.mpu", "MpuDriver"), ("pi_app.hw.lsm6ds", "Lsm6dsDriver"))
 
 # Attempts per WHO_AM_I read: a transient EIO should not make a present chip look absent.
 _READ_ATTEMPTS = 3
@@ -34,18 +31,11 @@ class Family:
 
 
 def families() -> list[Family]:
-    """The supported families (a family whose module is not in this checkout is skipped)."""
-    found = []
-    for module_name, class_name in _FAMILY_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as err:
-            if err.name == module_name:
-                continue
-            raise
-        found.append(Family(module.WHO_AM_I_REGISTER, dict(module.MODELS),
-                            tuple(module.ADDRESSES), getattr(module, class_name)))
-    return found
+    """The supported families: InvenSense (pi_app.hw.mpu), then ST (pi_app.hw.lsm6ds)."""
+    from pi_app.hw import lsm6ds, mpu
+    return [Family(module.WHO_AM_I_REGISTER, dict(module.MODELS), tuple(module.ADDRESSES),
+                   driver)
+            for module, driver in ((mpu, mpu.MpuDriver), (lsm6ds, lsm6ds.Lsm6dsDriver))]
 
 
 def supported_ids() -> dict[int, str]:

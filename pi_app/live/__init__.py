@@ -19,7 +19,7 @@ analysis produced, in order, on the analysis thread: the event log (pi_app.live.
 the session store subscribe this way. A hook that raises is counted and shown, never fatal.
 
 Modules: `session` (LiveSession, run_stepped, hooks, heartbeats), `threads` (LiveApp),
-`wiring` (a session built from the config: IMU specs, cue engine, recorder), `snapshot` (what
-the dashboard reads, coach commands), `printer` (headless stride lines), `events` (the
-JSON-lines event log), `service_status` (what systemd is told).
+`snapshot` (what the dashboard reads, coach commands), `printer` (headless stride lines),
+`events` (the JSON-lines event log), `service_status` (what systemd is told). The live app
+is built from the config in one place, the composition root `pi_app.app`.
 """

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from pi_app.clock import ManualClock
+from pi_app.drain import DRAIN_INTERVAL_S
 from pi_app.errors import InputFileError
 from pi_app.recording.csv_writer import RecordingWriter, write_steps_csv, write_strides_csv
 from pi_app.store.store import SessionInfo, SessionStore
@@ -109,11 +110,11 @@ def export_session(store: SessionStore, session_id: int, out_dir: str | Path,
     return paths
 
 
-def import_recording(store: SessionStore, path: str | Path, info: SessionInfo | None = None,
-                     chunk_s: float = 0.015, calibration=None) -> int:
-    """Analyse a recording CSV with the live `Analyzer` in live-sized chunks and record it, as
-    a live session would be, into a new session; returns its id."""
-    from pi_app.analysis.pipeline import Analyzer
+def import_recording(store: SessionStore, path: str | Path, info: SessionInfo | None,
+                     analyzer_for: Callable, chunk_s: float = DRAIN_INTERVAL_S) -> int:
+    """Analyse a recording CSV in live-sized chunks with `analyzer_for(rate_hz,
+    gyro_segments)` (the live `Analyzer` built from the config: `pi_app.app.import_recording`)
+    and record it, as a live session would be, into a new session; returns its id."""
     from pi_app.recording.csv_reader import RecordingReader
     from pi_app.store.writer import SessionRecorder
 
@@ -121,7 +122,7 @@ def import_recording(store: SessionStore, path: str | Path, info: SessionInfo | 
     reader.chunk_rows = max(1, int(round(reader.rate_hz * chunk_s)))
     gyro = tuple(s for s, has in (("pelvis", reader.has_gyro),
                                   ("thorax", reader.has_thorax_gyro)) if has)
-    analyzer = Analyzer(reader.rate_hz, gyro_segments=gyro, calibration=calibration)
+    analyzer = analyzer_for(reader.rate_hz, gyro)
     info = info if info is not None else SessionInfo(notes=f"imported from {Path(path).name}")
     info.rate_hz = reader.rate_hz
     info.segments = tuple(reader.segments)

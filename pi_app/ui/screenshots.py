@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 from typing import Callable, Mapping
 
+from pi_app.config import Config
 from pi_app.live.snapshot import LiveSnapshot
 
 #: The states the screenshots cover, in the order they are written.
@@ -26,45 +27,43 @@ _DRIFT_TIMES_S = {"baseline_building": 60.0, "in_band": 140.0, "drifting": 200.0
 _DROPOUT_FAULT_S = 47.0
 
 
-def _run_scenario(scenario: str, times_s: Mapping[str, float], seed: int) -> dict:
+def _run_scenario(cfg: Config, scenario: str, times_s: Mapping[str, float], seed: int) -> dict:
+    from pi_app.app import build_live, simulator_spec
     from pi_app.clock import ManualClock
-    from pi_app.config import load_config
     from pi_app.live.session import run_stepped
-    from pi_app.live.wiring import make_cue_engine, open_session
-    from pi_app.sim import open_simulated_bus
 
-    cfg = load_config(None)
-    clock = ManualClock()
-    bus = open_simulated_bus(scenario=scenario, seed=seed, chips="mpu6050", clock=clock,
-                             bus_number=cfg.sensors.bus)
-    engine, warnings = make_cue_engine(cfg, clock, simulated=True)
-    session, _ = open_session(cfg, clock, bus, cue_engine=engine, simulated=True,
-                              scenario=scenario, warnings=warnings,
-                              calibration_text="simulated: no calibration needed")
-    out, done_s = {}, 0.0
-    for name, t_s in sorted(times_s.items(), key=lambda kv: kv[1]):
-        run_stepped(session, clock, t_s - done_s, cfg.sensors.drain_interval_s)
-        done_s = t_s
-        out[name] = session.snapshot()
-    return out
+    clock = ManualClock()          # stepped: acquisition runs in this thread
+    parts = build_live(cfg, clock, bus_spec=simulator_spec(cfg, scenario, seed=seed),
+                       scenario=scenario, simulated_outputs=True,
+                       calibration_text="simulated: no calibration needed")
+    try:
+        out, done_s = {}, 0.0
+        for name, t_s in sorted(times_s.items(), key=lambda kv: kv[1]):
+            run_stepped(parts.session, clock, t_s - done_s, cfg.sensors.drain_interval_s)
+            done_s = t_s
+            out[name] = parts.session.snapshot()
+        return out
+    finally:
+        parts.close()
 
 
-def demo_snapshots(seed: int = 0, log: Callable[[str], None] | None = None
-                   ) -> dict[str, LiveSnapshot]:
+def demo_snapshots(seed: int = 0, log: Callable[[str], None] | None = None,
+                   cfg: Config | None = None) -> dict[str, LiveSnapshot]:
     """Snapshots of every state in STATES from simulated sessions (about a minute of CPU).
 
     baseline building, in band and drifting come from the "drift" scenario, the sensor
     fault from "dropout" while the thorax IMU is gone. Suppressed, stalled thread and no
     audio are the in-band moment with only that part changed (the verdict a speed change
     gives, a late analysis heartbeat, the audio fallback's warning), so each picture shows
-    one thing."""
+    one thing. cfg: the config the sessions run with (default: the built-in defaults)."""
     from pi_app.analysis.drift import DriftVerdict
+    cfg = cfg if cfg is not None else Config()
     if log:
         log("simulating the 'drift' scenario for the screenshots ...")
-    snaps = _run_scenario("drift", _DRIFT_TIMES_S, seed)
+    snaps = _run_scenario(cfg, "drift", _DRIFT_TIMES_S, seed)
     if log:
         log("simulating the 'dropout' scenario ...")
-    snaps.update(_run_scenario("dropout", {"sensor_fault": _DROPOUT_FAULT_S}, seed))
+    snaps.update(_run_scenario(cfg, "dropout", {"sensor_fault": _DROPOUT_FAULT_S}, seed))
     base = snaps["in_band"]
     snaps["suppressed"] = dataclasses.replace(
         base, verdict=DriftVerdict(state="suppressed", progress=1.0, suppressed_for_s=18.0))
@@ -76,16 +75,16 @@ def demo_snapshots(seed: int = 0, log: Callable[[str], None] | None = None
 
 
 def save_screenshots(directory, snapshots_by_state: Mapping[str, LiveSnapshot] | None = None,
-                     sizes_px=((1920, 1080),), log: Callable[[str], None] | None = None
-                     ) -> list[Path]:
-    """Draw each snapshot (default: `demo_snapshots()`) at each size and write
+                     sizes_px=((1920, 1080),), log: Callable[[str], None] | None = None,
+                     cfg: Config | None = None) -> list[Path]:
+    """Draw each snapshot (default: `demo_snapshots(cfg=cfg)`) at each size and write
     `<directory>/<state>_<w>x<h>.png` (directory created if missing). Returns the paths."""
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     import pygame
 
     from pi_app.ui.dashboard import Dashboard
     if snapshots_by_state is None:
-        snapshots_by_state = demo_snapshots(log=log)
+        snapshots_by_state = demo_snapshots(log=log, cfg=cfg)
     out_dir = Path(directory)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []

@@ -1,7 +1,8 @@
 """Accuracy against known truth: the validation datasets (../shared/data) and simulator
 scenarios, scored with the data README's rules and pooled per dataset.
 
-Every recording goes through `pi_app.offline.analyze_recording`, i.e. the live analysis code.
+Every recording goes through `pi_app.app.offline_analysis` with the built-in default config,
+i.e. the live analysis code.
 A recording whose analysis fails is scored as if nothing had been detected (README rule).
 """
 
@@ -17,7 +18,7 @@ from typing import Callable
 import numpy as np
 
 from pi_app.errors import PiAppError
-from pi_app.offline import RecordingAnalysis, analyze_recording
+from pi_app.offline import RecordingAnalysis
 from pi_app.validation.datasets import ValidationCase, discover
 from pi_app.validation.step_scoring import score_steps, window_cadence_spm
 from pi_app.validation.stride_scoring import SCORED_METRICS, score_strides
@@ -110,8 +111,15 @@ def _gaps(analysis: RecordingAnalysis) -> list[tuple[float, float]]:
     return list(getattr(analysis, "gaps", []))
 
 
+def default_analysis(path: Path) -> RecordingAnalysis:
+    """The recording analysed as `pi-app analyze` does with the built-in defaults."""
+    from pi_app.app import offline_analysis
+    from pi_app.config import Config
+    return offline_analysis(Config(), path)
+
+
 def score_case(case: ValidationCase, score: DatasetScore,
-               analyze: Callable[[Path], RecordingAnalysis] = analyze_recording) -> None:
+               analyze: Callable[[Path], RecordingAnalysis] = default_analysis) -> None:
     """Analyse one recording and add its scores to `score`."""
     score.recordings += 1
     t0 = time.process_time()
