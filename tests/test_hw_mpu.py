@@ -40,7 +40,7 @@ def make(model="MPU-6050", clock_error=0.0, settings=ImuSettings()):
     clock = ManualClock()
     chip = InvenSenseChip(model, ADDR, ConstantSource(), clock, clock_error=clock_error)
     bus = SimulatedBus([chip], clock=clock)
-    driver = MpuDriver(bus, ADDR, WHO[model], model)
+    driver = MpuDriver(bus, ADDR, WHO[model], model, sleep_s=clock.sleep_s)
     driver.configure(settings)
     return driver, chip, bus, clock
 
@@ -197,7 +197,7 @@ def test_configuration_that_does_not_stick_is_reported():
         if register != mpu.FIFO_EN:
             real_write(register, data)
     chip.write = drop_fifo_en
-    driver = MpuDriver(bus, ADDR, 0x68, "MPU-6050")
+    driver = MpuDriver(bus, ADDR, 0x68, "MPU-6050", sleep_s=clock.sleep_s)
     from pi_app.errors import BusError
     with pytest.raises(BusError, match=r"0x23.*0x68|MPU-6050 at 0x68.*0x23"):
         driver.configure()

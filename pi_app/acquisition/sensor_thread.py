@@ -27,13 +27,11 @@ from pi_app.acquisition.ring import (FLAG_OVERFLOW, FLAG_READ_ERROR, FLAG_RECONN
                                      FLAG_TIME_STEP, SampleRing)
 from pi_app.clock import Clock
 from pi_app.errors import PiAppError
+from pi_app.hw.chips import INVENSENSE, family_at
+from pi_app.hw.i2c import I2cBus
 from pi_app.hw.imu import ImuDriver, ImuSettings
 
 OpenImu = Callable[..., ImuDriver]
-
-# WHO_AM_I register by address family (MPU-6000A register map 4.32: 0x75; LSM6DS3 datasheet
-# 9.11: 0x0F). Reading it is side-effect free, so it is the probe for a vanished sensor.
-_WHO_AM_I_BY_ADDRESS = {0x68: 0x75, 0x69: 0x75, 0x6A: 0x0F, 0x6B: 0x0F}
 
 
 @dataclass(frozen=True)
@@ -51,7 +49,7 @@ class SensorSpec:
 _WAIT_STEP_S = 0.01
 
 
-def _default_open_imu(bus, address: int, bus_number: int | None = None) -> ImuDriver:
+def _default_open_imu(bus: I2cBus, address: int, bus_number: int | None = None) -> ImuDriver:
     from pi_app.hw.detect import open_imu
     return open_imu(bus, address, bus_number=bus_number)
 
@@ -85,7 +83,7 @@ class SensorReader:
     `ring_capacity` rows.
     """
 
-    def __init__(self, bus, sensors: Sequence[SensorSpec], clock: Clock,
+    def __init__(self, bus: I2cBus, sensors: Sequence[SensorSpec], clock: Clock,
                  bus_number: int | None = None, *, ring_capacity: int = 8192,
                  open_imu: OpenImu | None = None, max_consecutive_errors: int = 5,
                  reprobe_interval_s: float = 1.0, stall_timeout_s: float = 0.25,
@@ -223,7 +221,10 @@ class SensorReader:
         """A side-effect-free check that a vanished sensor acknowledges again. (open_imu
         scans the whole bus when nothing answers, and a scan read pops a FIFO byte of the other,
         streaming, chip: never while streaming.)"""
-        register = _WHO_AM_I_BY_ADDRESS.get(s.spec.address, 0x75)
+        # The family's WHO_AM_I register: reading it is side-effect free (any register would
+        # do for the acknowledge at an address outside the chip table).
+        family = family_at(s.spec.address) or INVENSENSE
+        register = family.who_am_i_register
         try:
             self.bus.read_byte_data(s.spec.address, register)
         except OSError as err:
