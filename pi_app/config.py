@@ -169,8 +169,8 @@ class Config:
     source: str = "defaults"
 
 
-TABLES: dict[str, type] = {f.name: f.default_factory for f in dataclasses.fields(Config)
-                           if f.name != "source"}
+TABLES: dict[str, type] = {f.name: type(getattr(Config(), f.name))
+                           for f in dataclasses.fields(Config) if f.name != "source"}
 
 
 def _describe_allowed(f: dataclasses.Field) -> str:

@@ -31,6 +31,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from multiprocessing import shared_memory
+from multiprocessing.process import BaseProcess
 
 import numpy as np
 
@@ -298,7 +299,7 @@ class AcquisitionProcess:
                                                       self._lock, offset=off)
                            for role, off in zip(ROLES, offsets)}
         self._stop = self._ctx.Event()
-        self._proc = None
+        self._proc: BaseProcess | None = None
         self._supervisor: threading.Thread | None = None
         self._quit = threading.Event()
         self._state_lock = threading.Lock()
@@ -313,7 +314,7 @@ class AcquisitionProcess:
         self._health_seq = -1.0
         self._health_cache: dict = {}
         self._stale = False
-        self._carry = {}
+        self._carry: dict[str, dict[str, int]] = {}
         self._final: dict | None = None
         self.health = _HealthView(self)
 
@@ -443,6 +444,7 @@ class AcquisitionProcess:
         last_change = time.monotonic()
         while not self._quit.is_set():
             proc = self._proc
+            assert proc is not None          # start() supervises what open() started
             wait([proc.sentinel], timeout=0.1)
             if self._quit.is_set():
                 return

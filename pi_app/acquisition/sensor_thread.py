@@ -54,6 +54,11 @@ def _default_open_imu(bus: I2cBus, address: int, bus_number: int | None = None) 
     return open_imu(bus, address, bus_number=bus_number)
 
 
+def _vec3(row: np.ndarray) -> tuple[float, float, float]:
+    x, y, z = (float(v) for v in np.asarray(row))
+    return x, y, z
+
+
 class _Sensor:
     """Per-sensor state owned by the reader."""
 
@@ -287,17 +292,19 @@ class SensorReader:
                 self._probe(s, now_s)
             return 0
         s.last_frames_s = now_s
-        update = s.fit.update(n, t_read_s)
+        fit = s.fit
+        assert fit is not None          # _probe sets it before the driver
+        update = fit.update(n, t_read_s)
         if update.step:
             # Frames went missing without an overflow flag: the times jumped, say so.
             h.gaps += 1
             s.ring.mark_gap(FLAG_TIME_STEP)
         s.ring.write(update.t_s, batch.acc_g, batch.gyro_dps)
         h.samples += n
-        h.effective_rate_hz = s.fit.effective_rate_hz
+        h.effective_rate_hz = fit.effective_rate_hz
         h.last_sample_t_s = float(update.t_s[-1])
-        h.latest_acc_g = tuple(float(v) for v in np.asarray(batch.acc_g[-1]))
-        h.latest_gyro_dps = tuple(float(v) for v in np.asarray(batch.gyro_dps[-1]))
+        h.latest_acc_g = _vec3(batch.acc_g[-1])
+        h.latest_gyro_dps = _vec3(batch.gyro_dps[-1])
         return n
 
 

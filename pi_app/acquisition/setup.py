@@ -8,7 +8,7 @@ with a message saying how to fix the wiring, it never falls back to the simulato
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Sequence
 
 from pi_app.acquisition.sensor_thread import SensorReader, SensorSpec
 from pi_app.clock import Clock
@@ -102,7 +102,7 @@ def require_i2c_transfers(bus: I2cBus, bus_number: int | None) -> None:
 
 def open_reader(bus: I2cBus, clock: Clock, specs: Sequence[SensorSpec] | None = None,
                 bus_number: int | None = None, settings: ImuSettings = ImuSettings(),
-                **reader_options) -> SensorReader:
+                **reader_options: Any) -> SensorReader:
     """A `SensorReader` with every sensor opened and configured. Without `specs` the bus is
     probed for IMUs first. Sensors that do not answer now are re-probed while streaming; if
     none answers, raises the hardware layer's error for the first one."""
