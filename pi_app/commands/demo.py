@@ -24,14 +24,18 @@ import math
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pi_app.clock import ManualClock, ScaledClock, WallClock
+from pi_app.clock import Clock, ManualClock, ScaledClock, WallClock
 from pi_app.live.pacing import Pacer
 from pi_app.commands.run import add_recording_options, check_recording_options, config_text
 from pi_app.errors import ConfigError, PiAppError
 from pi_app.commands import argtypes
 from pi_app.commands.common import add_simulation_options
 from pi_app.sim.scenarios import make_scenario
+
+if TYPE_CHECKING:
+    from pi_app.live.session import SessionHook
 
 # Headless stepped runs without --seconds: long enough for warm-up, baseline and a drift.
 DEFAULT_STEPPED_S = 300.0
@@ -137,6 +141,7 @@ def run(args) -> int:
             ui.close()
         raise ConfigError("--speed 0 (as fast as the CPU allows) needs --headless; with the "
                           "dashboard give a factor > 0, e.g. --speed 5.", key="speed")
+    clock: Clock
     if stepped:
         clock = ManualClock()
     elif args.speed is not None and args.speed != 1.0:
@@ -153,16 +158,16 @@ def run(args) -> int:
                        seed=args.seed, chips=args.chips, day=args.day)
     t0_s = clock.now_s()
     engine, warnings = make_cue_engine(cfg, clock, simulated=True, sound=sound)
-    audio = getattr(engine, "audio", None)
-    if sound and getattr(audio, "driver", None):
+    audio_driver = getattr(getattr(engine, "audio", None), "driver", None)
+    if sound and audio_driver:
         sound_why = (f"sound on: cues and the metronome play through SDL audio driver "
-                     f"{audio.driver}" + _DRIVER_NOTES.get(audio.driver.lower(), "")
+                     f"{audio_driver}" + _DRIVER_NOTES.get(audio_driver.lower(), "")
                      + " (`pi-app cues --play` previews every pattern)")
     elif sound:
         sound_why = None          # the warning below says why not
     for warning in warnings:
         print(f"pi-app: {warning}.", file=sys.stderr)
-    hooks = []
+    hooks: list[SessionHook] = []
     if headless:
         hooks.append(StridePrinter(lambda line: print(line, flush=True), t0_s=t0_s,
                                    buzzer_kind=cfg.buzzer.kind))
@@ -236,8 +241,14 @@ def run(args) -> int:
             signal.signal(signal.SIGTERM, lambda *a: stop.set())
             print(banner, file=sys.stderr, flush=True)
             pacer = Pacer(args.speed or None, WallClock())
+            stepped_reader = reader
+
+            def paced_poll() -> None:
+                pacer.wait(clock.now_s())
+                stepped_reader.poll()
+            assert seconds is not None              # a stepped demo has a default length
             run_stepped(session, clock, seconds, cfg.sensors.drain_interval_s, stop=stop,
-                        poll=lambda: (pacer.wait(clock.now_s()), reader.poll()))
+                        poll=paced_poll)
             if args.speed and pacer.achieved_speed is not None \
                     and pacer.achieved_speed < 0.9 * args.speed:
                 print(f"pi-app demo: the CPU kept up only {pacer.achieved_speed:.1f}x real "

@@ -118,6 +118,9 @@ def replay_analyzer(summary: SessionSummary, cfg):
     of its stored [baseline] config (so verdicts and cues are those it had live)."""
     from pi_app.analysis.drift import DriftDetector
     from pi_app.analysis.pipeline import Analyzer
+    if summary.rate_hz is None:
+        raise PiAppError(f"session {summary.id} has no sample rate stored: it recorded "
+                         "no raw samples to replay.")
     return Analyzer(summary.rate_hz, gyro_segments=summary.gyro_segments,
                     calibration=_calibration(summary),
                     drift=DriftDetector(**cfg.baseline.drift_detector_kwargs()))
@@ -150,7 +153,7 @@ def replay_session(store: SessionStore, session_id: int, *, speed: float = 0.0,
     every AnalysisUpdate. speed > 0 paces the feed at that many times real time on `clock`
     (default wall clock). Returns (analyzer, strides replayed)."""
     summary = store.summary(session_id)
-    if not summary.n_samples or not summary.rate_hz:
+    if not summary.n_samples or not summary.rate_hz or summary.t_first_s is None:
         raise PiAppError(f"session {session_id} has no stored raw samples to replay.")
     analyzer = replay_analyzer(summary, stored_config(summary))
     clock = clock if clock is not None else WallClock()
@@ -209,7 +212,7 @@ def replay_live(store: SessionStore, session_id: int, ui, *, speed: float = 1.0,
     from pi_app.live.session import LiveSession
     from pi_app.live.snapshot import ReplayInfo
     summary = store.summary(session_id)
-    if not summary.n_samples or not summary.rate_hz:
+    if not summary.n_samples or not summary.rate_hz or summary.t_first_s is None:
         raise PiAppError(f"session {session_id} has no stored raw samples to replay.")
     clock = clock if clock is not None else WallClock()
     cfg = stored_config(summary)

@@ -12,9 +12,12 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from pi_app.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pi_app.live.session import SessionHook
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -211,7 +214,8 @@ def run_live(cfg, clock, bus, *, ui=None, notifier=None, calibration=None,
             bus_spec = BusSpec(bus_number=cfg.sensors.bus, simulated=True, scenario=scenario)
         reader, runner, opened = open_acquisition(cfg, clock, bus_spec, bus=bus)
         engine, warnings = make_cue_engine(cfg, clock, simulated=simulated)
-        hooks = [] if ui is not None else [StridePrinter(write, t0_s=clock.now_s())]
+        hooks: list[SessionHook] = ([] if ui is not None
+                                    else [StridePrinter(write, t0_s=clock.now_s())])
         if events_out is not None:
             events = EventLog(events_out,
                               clock_t_s=lambda: session.t_s if session is not None else None)

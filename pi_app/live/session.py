@@ -21,13 +21,14 @@ from typing import Callable, Iterable, Protocol
 import numpy as np
 
 from pi_app.acquisition.align import FrameAligner
-from pi_app.analysis.drift import DriftDetector
+from pi_app.analysis.drift import DriftDetector, DriftVerdict
 from pi_app.analysis.pipeline import AnalysisUpdate, Analyzer
+from pi_app.analysis.types import StrideMetrics
 from pi_app.frames import FrameChunk
 from pi_app.live.dial import dial_needle
 from pi_app.live.health import HealthJudge
 from pi_app.live.snapshot import (CoachCommand, CommandQueue, CueEvent, LiveSnapshot,
-                                  SensorStatus, SnapshotBox)
+                                  ReplayInfo, SensorStatus, SnapshotBox)
 
 CUE_MODES = ("bandwidth", "faded", "off")
 # How much history the dashboard gets: traces of the last ~4 s at ~100 Hz (the screen has
@@ -161,7 +162,7 @@ class LiveSession:
         # Why R cannot record when no recorder is attached (the command that builds the
         # session says it more precisely, e.g. "started with --no-record").
         self.recording_off_reason = "this run has no session store"
-        self.replay = None                     # a ReplayInfo while a stored session replays
+        self.replay: ReplayInfo | None = None  # while a stored session replays
         self.display_start_s: float | None = None   # sample-clock 00:00 (default: started_s)
         self._health_judges: dict[str, HealthJudge] = {}
         self._health_verdicts: dict = {}
@@ -171,9 +172,9 @@ class LiveSession:
         self.n_samples = 0
         self.hook_errors = 0
         self.cues: list[CueEvent] = []
-        self._recent = deque(maxlen=RECENT_STRIDES)
-        self._cue_log = deque(maxlen=CUE_LOG)
-        self._verdict = None
+        self._recent: deque[StrideMetrics] = deque(maxlen=RECENT_STRIDES)
+        self._cue_log: deque[CueEvent] = deque(maxlen=CUE_LOG)
+        self._verdict: DriftVerdict | None = None
         self._trace_t: deque[np.ndarray] = deque()
         self._trace_p: deque[np.ndarray] = deque()
         self._trace_th: deque[np.ndarray] = deque()
@@ -314,15 +315,16 @@ class LiveSession:
             engine.mute(self.muted)
         elif hasattr(engine, "set_muted"):
             engine.set_muted(self.muted)
+        # Probes beyond the CueDecider protocol (issue 11: the cue engine will own this state).
         if hasattr(engine, "metronome_on"):
-            if self.metronome_on and engine.metronome is None:
+            if self.metronome_on and engine.metronome is None:  # type: ignore[attr-defined]
                 engine.metronome_on(self.metronome_target_spm)
-            elif not self.metronome_on and engine.metronome is not None:
-                engine.metronome_off()
+            elif not self.metronome_on and engine.metronome is not None:  # type: ignore[attr-defined]
+                engine.metronome_off()  # type: ignore[attr-defined]
             if self.metronome_target_spm and \
-                    engine.metronome_target() != self.metronome_target_spm:
-                engine.set_metronome_target(self.metronome_target_spm)
-            self.metronome_target_spm = engine.metronome_target()
+                    engine.metronome_target() != self.metronome_target_spm:  # type: ignore[attr-defined]
+                engine.set_metronome_target(self.metronome_target_spm)  # type: ignore[attr-defined]
+            self.metronome_target_spm = engine.metronome_target()  # type: ignore[attr-defined]
 
     # -- the snapshot --------------------------------------------------------------------
     def snapshot(self) -> LiveSnapshot:
