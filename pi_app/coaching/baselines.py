@@ -45,6 +45,7 @@ import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
@@ -138,7 +139,7 @@ def _string(text: str) -> str:
 
 def loads_baseline(text: str, source: str = "the baseline") -> tuple[Baseline, Conditions]:
     """Parse a baseline file's text; an error names `source` and the key."""
-    def fail(what: str):
+    def fail(what: str) -> NoReturn:
         raise InputFileError(f"{source}: {what}; write it with `pi-app analyze "
                              "--save-baseline` (format in docs/coaching.md).", path=source)
 

@@ -161,9 +161,11 @@ def make_cue_engine(cfg, clock, simulated: bool, sound: bool = False):
         from pi_app.cues.engine import CueEngine
     except ImportError:
         return PolicyCues(policy, clock), ["cue outputs not available: decisions only"]
-    from pi_app.cues.audio import SilentAudio, open_audio
+    from pi_app.cues.audio import PygameAudio, SilentAudio, open_audio
     from pi_app.cues.buzzer import GpioBuzzer, SimulatedBuzzer
     warnings = []
+    buzzer: SimulatedBuzzer | GpioBuzzer | None
+    audio: SilentAudio | PygameAudio
     if simulated:
         buzzer = SimulatedBuzzer(clock, kind=cfg.buzzer.kind)
         audio = SilentAudio(clock)
