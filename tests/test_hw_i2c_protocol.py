@@ -6,7 +6,6 @@ import inspect
 import pytest
 import smbus2
 
-from pi_app.clock import ManualClock
 from pi_app.hw import chips
 from pi_app.hw.i2c import I2cBus
 from pi_app.sim import CHIP_CHOICES, open_simulated_bus
@@ -47,9 +46,9 @@ def test_no_driver_or_reader_looks_for_a_clock_on_the_bus():
         assert '"clock"' not in source and "bus.clock" not in source, module.__name__
 
 
-def test_open_imu_waits_with_the_given_sleep_not_the_bus_clock():
+def test_open_imu_waits_with_the_given_sleep_not_the_bus_clock(stepped_clock):
     from pi_app.hw.detect import open_imu
-    clock = ManualClock(0.0)
+    clock = stepped_clock
     bus = open_simulated_bus(chips="mpu6050", clock=clock)
     waits: list[float] = []
 
@@ -74,10 +73,10 @@ def test_chip_table_families_and_addresses():
 
 
 @pytest.mark.parametrize("sim_name", CHIP_CHOICES)
-def test_every_emulated_part_answers_the_who_am_i_of_the_table(sim_name):
+def test_every_emulated_part_answers_the_who_am_i_of_the_table(sim_name, stepped_clock):
     """The emulators model the datasheets on their own; the table must agree with them at both
     addresses of the family (pelvis and thorax)."""
-    bus = open_simulated_bus(chips=sim_name, clock=ManualClock(0.0))
+    bus = open_simulated_bus(chips=sim_name, clock=stepped_clock)
     chip = next(c for c in chips.CHIPS if c.sim_name == sim_name)
     for address in chip.family.addresses:
         assert bus.read_byte_data(address, chip.family.who_am_i_register) == chip.who_am_i
