@@ -181,6 +181,7 @@ def test_threads_stop_within_two_seconds_on_the_stop_event(simulated_session):
     assert session.n_chunks > 0
 
 
+@pytest.mark.slow
 def test_sigint_stops_the_demo_subprocess():
     env = dict(os.environ, PYTHONPATH=str(REPO))
     proc = subprocess.Popen([sys.executable, "-m", "pi_app", "demo", "--headless"],

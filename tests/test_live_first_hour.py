@@ -211,6 +211,7 @@ def test_health_names_the_cable_for_i2c_errors_and_red_for_a_lost_sensor():
     assert v.level == "red" and "Remote I/O error" in v.reason
 
 
+@pytest.mark.slow
 def test_session_health_on_a_noisy_bus_is_not_green(simulated_session):
     session, _, _, clock = simulated_session("i2c-noise")
     run_stepped(session, clock, 20.0, DRAIN_S, analysis_every=8)

@@ -39,6 +39,7 @@ def test_replay_onto_the_dashboard_paced_on_the_clock(recorded, fake_dashboard):
     assert last.t_s == pytest.approx(summary.t_last_s)
 
 
+@pytest.mark.slow
 def test_coach_quit_stops_the_replay(recorded, fake_dashboard):
     ui = fake_dashboard(commands_at={20: [CoachCommand("cycle_cue_mode")], 40: [CoachCommand("quit")]})
     with SessionStore.open(recorded, read_only=True) as store:
