@@ -38,22 +38,29 @@ class ChipModel:
 # WHO_AM_I is register 0x75 (117) and the address 0b110100x with x = AD0 (RM-MPU-6000A-00 rev 4.2
 # section 4.32; RM-MPU-6500A-00 rev 2.1 and RM-MPU-9250A-00 rev 1.4 section 4.38 keep both).
 INVENSENSE = ChipFamily("invensense", 0x75, (0x68, 0x69), "AD0")
-# WHO_AM_I is register 0x0F and the address 0b110101x with x = SA0 (LSM6DS3 DocID026899,
-# LSM6DS3TR-C DS12011 and LSM6DSOX DS12814, section "WHO_AM_I (0Fh)" and the I2C section).
+# WHO_AM_I is register 0x0F and the address 0b110101x with x = SA0 (the I2C and register
+# sections of LSM6DS3 DocID026899, LSM6DS3TR-C DS12011 and LSM6DSOX DS12814).
 ST = ChipFamily("st", 0x0F, (0x6A, 0x6B), "SA0")
 FAMILIES = (INVENSENSE, ST)
 
-# Where each WHO_AM_I value comes from (the document read, not just the one cited by others):
+# Each WHO_AM_I value with the document that defines it and how it was checked here.
 CHIPS = (
-    ChipModel(INVENSENSE, "MPU-6050", 0x68),     # RM-MPU-6000A-00 rev 4.2, 4.32: "default 0x68"
-    ChipModel(INVENSENSE, "MPU-6500", 0x70),     # RM-MPU-6500A-00 rev 2.1, register 117 (0x70)
-    ChipModel(INVENSENSE, "MPU-9250", 0x71),     # RM-MPU-9250A-00 rev 1.4, 4.38: "0x71"
-    # No register map of the 9255 was found: 0x73 is what the part answers according to the
-    # MPU-9250 register headers that support it ("identity of MPU9255 is 0x73").
+    # RM-MPU-6000A-00 rev 4.2, 4.32 "Register 117 - Who Am I": "default value ... 0x68" (read).
+    ChipModel(INVENSENSE, "MPU-6050", 0x68),
+    # RM-MPU-6500A-00 rev 2.1, register 117: 0x70 (as InvenSense's own support forum quotes it).
+    ChipModel(INVENSENSE, "MPU-6500", 0x70),
+    # RM-MPU-9250A-00 rev 1.4, 4.38 "Register 117 - Who Am I": "default value ... 0x71" (read).
+    ChipModel(INVENSENSE, "MPU-9250", 0x71),
+    # No InvenSense document for the 9255 was found: 0x73 is the id MPU-9250 driver register
+    # headers accept for it ("identity of MPU9255 is 0x73").
     ChipModel(INVENSENSE, "MPU-9255", 0x73),
-    ChipModel(ST, "LSM6DS3", 0x69),               # DocID026899 WHO_AM_I (0Fh): 69h
-    ChipModel(ST, "LSM6DS3TR-C", 0x6A),           # DS12011 WHO_AM_I (0Fh): 6Ah
-    ChipModel(ST, "LSM6DSOX", 0x6C),              # DS12814 WHO_AM_I (0Fh): 6Ch
+    # LSM6DS3 datasheet DocID026899, WHO_AM_I (0Fh) = 69h (as ST's community quotes it).
+    ChipModel(ST, "LSM6DS3", 0x69),
+    # LSM6DS3TR-C datasheet DS12011, WHO_AM_I (0Fh) = 6Ah (the value drivers for the part check;
+    # the datasheet text itself was not at hand).
+    ChipModel(ST, "LSM6DS3TR-C", 0x6A),
+    # LSM6DSOX datasheet DS12814, WHO_AM_I (0Fh) = 6Ch (as ST's community quotes it).
+    ChipModel(ST, "LSM6DSOX", 0x6C),
 )
 
 #: Every address a supported IMU can have, ascending.
