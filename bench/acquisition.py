@@ -72,7 +72,6 @@ class RecordingBus:
 
     def __init__(self, bus):
         self._bus = bus
-        self.clock = bus.clock
         self.bus_number = bus.bus_number
         self.log: list[tuple[str, object, int]] = []
         for name in _METHODS:
@@ -100,10 +99,9 @@ class RecordingBus:
 class ReplayBus:
     """Hands back recorded responses in order: the cheapest possible bus."""
 
-    def __init__(self, log, clock, bus_number):
+    def __init__(self, log, bus_number):
         self._log = log
         self._i = 0
-        self.clock = clock
         self.bus_number = bus_number
         for name in _METHODS:
             setattr(self, name, self._replayer(name))
@@ -162,7 +160,7 @@ def main(argv=None) -> int:
     replay_cpu_s = []
     for _ in range(max(1, args.repeat)):
         replay_clock = ManualClock(start_s)
-        replay = ReplayBus(log, replay_clock, sim.bus_number)
+        replay = ReplayBus(log, sim.bus_number)
         replay_reader, cpu_s, _ = run_reader(replay, replay_clock, specs, args.seconds,
                                              args.drain_interval)
         got = sum(h.samples for h in replay_reader.health.sensors.values())

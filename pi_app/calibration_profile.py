@@ -56,7 +56,7 @@ def _sensor(path: Path, role: str, table) -> SensorCalibration:
     # A hand-edited vector may be a little off unit length; far off means it is not gravity.
     if not 0.9 <= norm <= 1.1:
         raise _err(path, f"key '{role}.gravity_unit' must have length 1, found {norm:.3f}")
-    up = tuple(v / norm for v in up)
+    up = (up[0] / norm, up[1] / norm, up[2] / norm)
     device = table.get("device", "")
     if not isinstance(device, str):
         raise _err(path, f"key '{role}.device' must be a string, found {device!r}")

@@ -20,10 +20,10 @@ from typing import Any
 
 from pi_app.drain import DRAIN_INTERVAL_S
 from pi_app.errors import ConfigError
+from pi_app.hw.chips import IMU_ADDRESSES
 from pi_app.sim.scenarios import SCENARIOS
 
-# Addresses the supported IMUs can have (MPU AD0 low/high, LSM6DS SA0 low/high).
-_IMU_ADDRESSES = (0x68, 0x69, 0x6A, 0x6B)
+_ADDRESS_CHOICES = "0 (auto) or " + ", ".join(f"0x{a:02X}" for a in IMU_ADDRESSES)
 
 
 def _opt(*, choices: tuple | None = None, lo: float | None = None, hi: float | None = None,
@@ -38,10 +38,10 @@ class SensorsConfig:
     """The two IMUs on the I2C bus. Addresses 0 = find them (lower address = pelvis)."""
 
     bus: int = _opt(default=1, lo=0, hi=99, what="an I2C bus number")
-    pelvis_address: int = _opt(default=0, choices=(0,) + _IMU_ADDRESSES,
-                               what="0 (auto) or 0x68, 0x69, 0x6A, 0x6B")
-    thorax_address: int = _opt(default=0, choices=(0,) + _IMU_ADDRESSES,
-                               what="0 (auto) or 0x68, 0x69, 0x6A, 0x6B")
+    pelvis_address: int = _opt(default=0, choices=(0,) + IMU_ADDRESSES,
+                               what=_ADDRESS_CHOICES)
+    thorax_address: int = _opt(default=0, choices=(0,) + IMU_ADDRESSES,
+                               what=_ADDRESS_CHOICES)
     rate_hz: float = _opt(default=1000.0, lo=50.0, hi=1700.0, what="an output rate in Hz")
     acc_range_g: int = _opt(default=8, choices=(2, 4, 8, 16))
     gyro_range_dps: int = _opt(default=1000, choices=(250, 500, 1000, 2000))
@@ -172,8 +172,8 @@ class Config:
     source: str = "defaults"
 
 
-TABLES: dict[str, type] = {f.name: f.default_factory for f in dataclasses.fields(Config)
-                           if f.name != "source"}
+TABLES: dict[str, type] = {f.name: type(getattr(Config(), f.name))
+                           for f in dataclasses.fields(Config) if f.name != "source"}
 
 
 def _describe_allowed(f: dataclasses.Field) -> str:

@@ -19,10 +19,14 @@ import subprocess
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from pi_app.config import Config
 from pi_app.hw.board import pi_model
+
+if TYPE_CHECKING:
+    from pi_app.clock import Clock
+    from pi_app.hw.i2c import I2cBus
 
 PASS, FAIL, SKIP = "pass", "fail", "skip"
 I2C_BAUD_HZ = 400_000
@@ -112,7 +116,7 @@ class DoctorContext:
     run_cmd: Callable[[list[str]], tuple[int, str]] = _run
     display_probe: Callable[[], tuple[bool, str]] = probe_display
     audio_probe: Callable[[str], tuple[bool, str]] = probe_audio
-    open_bus: Callable[["DoctorContext"], tuple[object, object]] | None = None
+    open_bus: Callable[["DoctorContext"], tuple[I2cBus, Clock]] | None = None
     dri_dirs: tuple[Path, ...] = DRI_DIRS
     #: The Raspberry Pi model string, or None off a Pi (Pi-only checks are then skipped).
     board: str | None = field(default_factory=pi_model)
@@ -188,7 +192,7 @@ def check_i2c_device(ctx: DoctorContext) -> CheckResult:
 
 
 # -- sensors ----------------------------------------------------------------------------------
-def _open_bus(ctx: DoctorContext):
+def _open_bus(ctx: DoctorContext) -> tuple[I2cBus, Clock]:
     """(bus, clock): the simulated runner on a virtual clock, or the real bus and wall clock."""
     from pi_app.acquisition.setup import open_bus
     from pi_app.clock import ManualClock, WallClock
@@ -222,7 +226,7 @@ def check_sensors(ctx: DoctorContext) -> list[CheckResult]:
         probe = probe_bus(bus, s.bus, settings)
         found = []
         for spec in probe.specs:
-            driver = open_imu(bus, spec.address, bus_number=s.bus)
+            driver = open_imu(bus, spec.address, bus_number=s.bus, sleep_s=clock.sleep_s)
             found.append(f"{spec.role} {driver.model} at 0x{spec.address:02X} "
                          f"(WHO_AM_I 0x{driver.who_am_i:02X})")
         reader = open_reader(bus, clock, probe.specs, bus_number=s.bus, settings=settings)
@@ -236,9 +240,7 @@ def check_sensors(ctx: DoctorContext) -> list[CheckResult]:
         return [CheckResult(imu_name, FAIL, str(err),
                             "check power, SDA/SCL wiring and the address pins"), not_run]
     finally:
-        close = getattr(bus, "close", None)
-        if close is not None:
-            close()
+        bus.close()
     where = " (simulated)" if ctx.simulate else ""
     silent = [role for role, h in health.items() if h["samples"] == 0]
     if len(probe.specs) < 2:

@@ -102,7 +102,7 @@ def _collect(result: RecordingAnalysis, update) -> None:
 def drift_episodes(result: RecordingAnalysis) -> list[dict]:
     """Consecutive drifting strides as episodes: start/end time (s), strides, metric, direction."""
     episodes: list[dict] = []
-    current = None
+    current: dict | None = None
     for stride, verdict in zip(result.strides, result.verdicts):
         if verdict.drift:
             if current is None:

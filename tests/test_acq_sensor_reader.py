@@ -107,13 +107,15 @@ class FakeDriver(ImuDriver):
 
 
 class FakeBus:
+    """The one I2cBus call the reader makes itself (its re-probe); the drivers are fakes."""
+
     def __init__(self, chips):
         self.chips = {c.address: c for c in chips}
 
-    def read_byte_data(self, address, register):
-        if address not in self.chips:
+    def read_byte_data(self, i2c_addr, register, force=None):
+        if i2c_addr not in self.chips:
             raise OSError(errno.EREMOTEIO, "Remote I/O error")
-        self.chips[address].touch()
+        self.chips[i2c_addr].touch()
         return 0x68
 
     def open_imu(self, bus, address, bus_number=None):

@@ -21,6 +21,9 @@ from pi_app.sim.scenarios import DRIFT_AFTER_RUN_S, STAND_S, make_scenario
 from pi_app.validation.step_scoring import score_steps
 from pi_app.validation.stride_scoring import match_strides, score_strides
 
+# Every test reads the module's simulated recordings (~80 s of CPU to make and analyse).
+pytestmark = pytest.mark.slow
+
 CHUNK_S = 0.5
 # Scenario -> seconds recorded (long enough for its event plus a judged stretch after it).
 SECONDS = {"steady": 300.0, "cadence-change": 170.0, "dropout": 70.0, "i2c-noise": 60.0,
@@ -58,7 +61,6 @@ def runs(tmp_path_factory):
     return get
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("scenario", list(SECONDS))
 def test_steps_and_strides_match_truth(runs, scenario):
     run = runs(scenario)

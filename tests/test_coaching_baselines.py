@@ -119,6 +119,7 @@ def state(first_day, tmp_path):
     return tmp_path
 
 
+@pytest.mark.slow
 def test_first_session_remembers_its_baseline_for_the_athlete(first_day):
     state, sid1 = first_day
     with SessionStore.open(state, read_only=True) as store:
@@ -130,6 +131,7 @@ def test_first_session_remembers_its_baseline_for_the_athlete(first_day):
         assert store.summary(sid1).treadmill_speed_kmh == 10.0
 
 
+@pytest.mark.slow
 def test_next_session_judges_against_the_remembered_baseline(state, first_day):
     sid1 = first_day[1]
     # No speed entered this time: the cadence at the end of the warm-up decides.
@@ -145,6 +147,7 @@ def test_next_session_judges_against_the_remembered_baseline(state, first_day):
     assert hook2.remembered == []
 
 
+@pytest.mark.slow
 def test_other_chips_never_reuse_the_band_silently(state):
     session, hook, states, _ = _live_session(state, "Ana Silva", day=1, chips="mpu6500")
     assert "building_baseline" in states
@@ -154,6 +157,7 @@ def test_other_chips_never_reuse_the_band_silently(state):
     assert len(hook.remembered) == 1
 
 
+@pytest.mark.slow
 def test_same_entered_speed_reuses_and_other_speed_never_does(state):
     session, _, states, _ = _live_session(state, "Ana Silva", day=1, treadmill_kmh=12.0,
                                           seconds=45.0)

@@ -7,6 +7,9 @@ import pytest
 from pi_app.cli import main
 from pi_app.store import SessionStore
 
+# Every test reads the module's three demo sessions (~30 s of CPU).
+pytestmark = pytest.mark.slow
+
 PROGRAMME = """
 name = "tiny"
 description = "two short sessions"

@@ -87,3 +87,17 @@ def test_cli_writes_the_figure(state, tmp_path, capsys):
     assert any(v["metric"] == "in_band" and v["word"] == "improving" for v in data["verdicts"])
     assert main(["progress", "ana", "-o", str(tmp_path / "p.jpg"), "--state-dir",
                  str(state)]) == 2
+
+
+def test_a_stride_with_a_band_centre_but_no_width_is_not_judged(tmp_path):
+    """A stored stride whose band lost its half width (a hand-edited or half-written row) is
+    left out of "in band" instead of failing the whole progress view."""
+    rng = np.random.default_rng(2)
+    with SessionStore.open(tmp_path) as store:
+        ana = add_athlete(store, "Ana")
+        with store.conn as conn:
+            sid = _session(conn, ana.id, 1, 1.0, rng, n=10)
+            conn.execute("UPDATE strides SET band_half_width_deg = NULL "
+                         "WHERE session_id = ? AND stride < 5", (sid,))
+        points = athlete_points(store, ana)
+    assert points[0].in_band_pct == pytest.approx(100.0)     # the 5 complete ones, all inside

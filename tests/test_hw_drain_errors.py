@@ -18,7 +18,6 @@ class FlakyBus:
     def __init__(self, bus):
         self._bus = bus
         self.fail_next: str | None = None
-        self.clock = bus.clock
 
     def __getattr__(self, name):
         real = getattr(self._bus, name)
@@ -38,7 +37,7 @@ class FlakyBus:
 def test_failed_status_read_is_no_gap_but_failed_burst_is(chips, address):
     clock = ManualClock(0.0)
     bus = FlakyBus(open_bus(True, scenario="steady", seed=0, chips=chips, clock=clock))
-    driver = open_imu(bus, address)
+    driver = open_imu(bus, address, sleep_s=clock.sleep_s)
     driver.configure()
     clock.advance(0.02)
     assert driver.drain().n_frames > 0

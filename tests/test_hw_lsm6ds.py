@@ -11,24 +11,13 @@ from pi_app.hw.imu import ImuSettings
 from pi_app.hw.lsm6ds import ADDRESSES, MODELS, WHO_AM_I_REGISTER, Lsm6dsDriver
 from pi_app.sim.bus import SimulatedBus
 from pi_app.sim.chips.st import StChip
+from conftest import ConstantSource
 
 ST_MODELS = ("LSM6DS3", "LSM6DS3TR-C", "LSM6DSOX")
 ACC_G = np.array([0.5, -0.25, 1.0])
 GYRO_DPS = np.array([10.0, -20.0, 30.0])
 # Whole frames the FIFO holds: 8 kbyte / 12, 4 kbyte / 12, 512 words / 2.
 FIFO_FRAMES = {"LSM6DS3": 682, "LSM6DS3TR-C": 341, "LSM6DSOX": 256}
-
-
-class ConstantSource:
-    """Known constant motion, distinct on every axis so a shifted frame cannot go unseen."""
-
-    def __init__(self, acc_g=ACC_G, gyro_dps=GYRO_DPS):
-        self.acc_g = np.asarray(acc_g, dtype=float)
-        self.gyro_dps = np.asarray(gyro_dps, dtype=float)
-
-    def sample(self, t_s):
-        n = len(t_s)
-        return np.tile(self.acc_g, (n, 1)), np.tile(self.gyro_dps, (n, 1))
 
 
 class RampSource:
@@ -43,7 +32,7 @@ class RampSource:
 
 def make(model, source=None, clock_error=0.0, settings=ImuSettings(), **driver_kw):
     clock = ManualClock(start_s=100.0)
-    chip = StChip(model, ADDRESSES[0], source or ConstantSource(), clock, clock_error)
+    chip = StChip(model, ADDRESSES[0], source or ConstantSource(ACC_G, GYRO_DPS), clock, clock_error)
     bus = SimulatedBus([chip], clock=clock)
     who = bus.read_byte_data(ADDRESSES[0], WHO_AM_I_REGISTER)
     driver = Lsm6dsDriver(bus, ADDRESSES[0], who, MODELS[who], **driver_kw)
@@ -129,7 +118,7 @@ def test_scaling_for_each_range(model, acc_range_g, gyro_range_dps, acc_lsb, gyr
 
 def test_gyro_full_scale_follows_the_datasheet_sensitivity_not_the_nominal_range():
     # 35 mdps/LSB at "1000 dps" reaches 1146 dps: 1100 dps must read back, not clip.
-    clock, _, _, driver = make("LSM6DSOX", ConstantSource(gyro_dps=[1100.0, -1100.0, 0.0]))
+    clock, _, _, driver = make("LSM6DSOX", ConstantSource(ACC_G, [1100.0, -1100.0, 0.0]))
     clock.advance(0.02)
     np.testing.assert_allclose(driver.drain().gyro_dps[-1], [1100.0, -1100.0, 0.0], atol=0.035)
 
@@ -255,7 +244,7 @@ class FlakyBus(SimulatedBus):
 @pytest.mark.parametrize("model", ST_MODELS)
 def test_transient_error_mid_drain_is_reported_as_a_gap(model):
     clock = ManualClock()
-    chip = StChip(model, 0x6B, ConstantSource(), clock)
+    chip = StChip(model, 0x6B, ConstantSource(ACC_G, GYRO_DPS), clock)
     bus = FlakyBus([chip], clock=clock)
     driver = Lsm6dsDriver(bus, 0x6B, chip.who_am_i, max_burst_bytes=60)
     driver.configure()
@@ -274,7 +263,7 @@ def test_transient_error_mid_drain_is_reported_as_a_gap(model):
 
 def test_unknown_who_am_i_names_address_and_fix():
     clock = ManualClock()
-    bus = SimulatedBus([StChip("LSM6DS3", 0x6A, ConstantSource(), clock)], clock=clock)
+    bus = SimulatedBus([StChip("LSM6DS3", 0x6A, ConstantSource(ACC_G, GYRO_DPS), clock)], clock=clock)
     with pytest.raises(UnknownDeviceError) as info:
         Lsm6dsDriver(bus, 0x6A, 0x42)
     assert "0x6A" in str(info.value) and "0x42" in str(info.value)
@@ -283,7 +272,7 @@ def test_unknown_who_am_i_names_address_and_fix():
 
 def test_drain_before_configure_is_a_programming_error():
     clock = ManualClock()
-    bus = SimulatedBus([StChip("LSM6DSOX", 0x6A, ConstantSource(), clock)], clock=clock)
+    bus = SimulatedBus([StChip("LSM6DSOX", 0x6A, ConstantSource(ACC_G, GYRO_DPS), clock)], clock=clock)
     driver = Lsm6dsDriver(bus, 0x6A, 0x6C)
     with pytest.raises(RuntimeError):
         driver.drain()

@@ -13,17 +13,12 @@ from pi_app.hw.imu import ImuSettings
 from pi_app.hw.mpu import MpuDriver
 from pi_app.sim.bus import SimulatedBus
 from pi_app.sim.chips.invensense import InvenSenseChip
+from conftest import ConstantSource
 
 ACC_G = np.array([0.1, -0.5, 1.0])
 GYRO_DPS = np.array([10.0, -20.0, 30.0])
 ADDR = 0x68
 WHO = {"MPU-6050": 0x68, "MPU-6500": 0x70, "MPU-9250": 0x71}
-
-
-class ConstantSource:
-    def sample(self, t_s):
-        n = np.asarray(t_s).shape[0]
-        return np.tile(ACC_G, (n, 1)), np.tile(GYRO_DPS, (n, 1))
 
 
 class FailEverything:
@@ -38,9 +33,10 @@ class FailEverything:
 
 def make(model="MPU-6050", clock_error=0.0, settings=ImuSettings()):
     clock = ManualClock()
-    chip = InvenSenseChip(model, ADDR, ConstantSource(), clock, clock_error=clock_error)
+    chip = InvenSenseChip(model, ADDR, ConstantSource(ACC_G, GYRO_DPS), clock,
+                          clock_error=clock_error)
     bus = SimulatedBus([chip], clock=clock)
-    driver = MpuDriver(bus, ADDR, WHO[model], model)
+    driver = MpuDriver(bus, ADDR, WHO[model], model, sleep_s=clock.sleep_s)
     driver.configure(settings)
     return driver, chip, bus, clock
 
@@ -189,7 +185,7 @@ def test_transient_bus_error_propagates_from_drain():
 
 def test_configuration_that_does_not_stick_is_reported():
     clock = ManualClock()
-    chip = InvenSenseChip("MPU-6050", ADDR, ConstantSource(), clock)
+    chip = InvenSenseChip("MPU-6050", ADDR, ConstantSource(ACC_G, GYRO_DPS), clock)
     bus = SimulatedBus([chip], clock=clock)
     real_write = chip.write
 
@@ -197,7 +193,7 @@ def test_configuration_that_does_not_stick_is_reported():
         if register != mpu.FIFO_EN:
             real_write(register, data)
     chip.write = drop_fifo_en
-    driver = MpuDriver(bus, ADDR, 0x68, "MPU-6050")
+    driver = MpuDriver(bus, ADDR, 0x68, "MPU-6050", sleep_s=clock.sleep_s)
     from pi_app.errors import BusError
     with pytest.raises(BusError, match=r"0x23.*0x68|MPU-6050 at 0x68.*0x23"):
         driver.configure()

@@ -17,28 +17,18 @@ from pathlib import Path
 import pytest
 
 from pi_app.analysis.drift import DriftDetector
-from pi_app.clock import ManualClock, ScaledClock
+from pi_app.clock import ScaledClock
 from pi_app.config import Config
 from pi_app.live.events import EventLog, read_events
 from pi_app.live.session import run_stepped
 from pi_app.live.threads import LiveApp
-from pi_app.app import make_cue_engine, open_session
+from pi_app.app import open_session
 from pi_app.records import CoachCommand
 from pi_app.sim import open_simulated_bus
 from pi_app.sim.scenarios import STAND_S
 
 DRAIN_S = Config().sensors.drain_interval_s
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _session(scenario, seed=0, hooks=(), clock=None):
-    clock = clock if clock is not None else ManualClock()
-    cfg = Config()
-    bus = open_simulated_bus(scenario, seed=seed, clock=clock)
-    engine, warnings = make_cue_engine(cfg, clock, simulated=True)
-    session, reader = open_session(cfg, clock, bus, cue_engine=engine, hooks=hooks,
-                                   simulated=True, scenario=scenario, warnings=warnings)
-    return session, reader, bus, clock
 
 
 def _truth_leaves_band(bus, t_from_s, t_to_s):
@@ -65,10 +55,10 @@ def _truth_leaves_band(bus, t_from_s, t_to_s):
 
 
 @pytest.mark.slow
-def test_drift_is_cued_after_the_change_within_3_strides_of_the_truth(tmp_path):
+def test_drift_is_cued_after_the_change_within_3_strides_of_the_truth(simulated_session, tmp_path):
     events = tmp_path / "events.jsonl"
     log = EventLog(events)
-    session, reader, bus, clock = _session("drift", seed=1, hooks=[log])
+    session, reader, bus, clock = simulated_session("drift", seed=1, hooks=[log])
     run_stepped(session, clock, 215.0, DRAIN_S, analysis_every=8)
     log.close()
     drift_start_s = bus.scenario.params["drift_start_s"]
@@ -96,8 +86,8 @@ def test_drift_is_cued_after_the_change_within_3_strides_of_the_truth(tmp_path):
 
 
 @pytest.mark.slow
-def test_steady_ten_minutes_gives_at_most_one_cue():
-    session, reader, bus, clock = _session("steady", seed=0)
+def test_steady_ten_minutes_gives_at_most_one_cue(simulated_session):
+    session, reader, bus, clock = simulated_session("steady", seed=0)
     run_stepped(session, clock, 600.0, DRAIN_S, analysis_every=8)
     assert session.analyzer.n_strides > 700
     assert session.snapshot().verdict.state in ("in_band", "drifting")
@@ -129,8 +119,8 @@ def test_dropout_is_shown_and_recovers_through_the_demo_command(tmp_path, capsys
 
 
 @pytest.mark.slow
-def test_snapshot_shows_the_absent_sensor_during_the_dropout():
-    session, reader, bus, clock = _session("dropout", seed=0)
+def test_snapshot_shows_the_absent_sensor_during_the_dropout(simulated_session):
+    session, reader, bus, clock = simulated_session("dropout", seed=0)
     run_stepped(session, clock, STAND_S + 42.0, DRAIN_S, analysis_every=8)
     thorax = {s.role: s for s in session.snapshot().sensors}["thorax"]
     assert not thorax.present and thorax.last_error
@@ -139,14 +129,14 @@ def test_snapshot_shows_the_absent_sensor_during_the_dropout():
     assert thorax.present and thorax.reconnects == 1
 
 
-def test_stalled_sensor_thread_is_detected_and_coach_commands_apply():
+def test_stalled_sensor_thread_is_detected_and_coach_commands_apply(simulated_session):
     seen = []
 
     class Hook:
         def on_event(self, kind, detail):
             seen.append(kind)
 
-    session, reader, bus, clock = _session("steady", hooks=[Hook()])
+    session, reader, bus, clock = simulated_session("steady", hooks=[Hook()])
     run_stepped(session, clock, 2.0, DRAIN_S)
     assert session.snapshot().stalled_threads == ()
     clock.advance(1.5)                      # the sensor thread stops polling
@@ -171,21 +161,21 @@ def test_stalled_sensor_thread_is_detected_and_coach_commands_apply():
     assert session.snapshot().verdict.state == "building_baseline"
 
 
-def test_a_failing_hook_is_counted_not_fatal():
+def test_a_failing_hook_is_counted_not_fatal(simulated_session):
     class Broken:
         def on_chunk(self, chunk):
             raise RuntimeError("disk on fire")
 
-    session, reader, bus, clock = _session("steady", hooks=[Broken()])
+    session, reader, bus, clock = simulated_session("steady", hooks=[Broken()])
     run_stepped(session, clock, 1.0, DRAIN_S)
     assert session.hook_errors > 0
     assert any("hook error" in w for w in session.snapshot().warnings)
 
 
-def test_threads_stop_within_two_seconds_on_the_stop_event():
+def test_threads_stop_within_two_seconds_on_the_stop_event(simulated_session):
     from pi_app.acquisition.sensor_thread import SensorThread
     clock = ScaledClock(1.0)
-    session, reader, bus, clock = _session("steady", clock=clock)
+    session, reader, bus, clock = simulated_session("steady", clock=clock)
     app = LiveApp(session, SensorThread(reader, DRAIN_S), analysis_interval_s=DRAIN_S)
     app.start()
     stopper = threading.Timer(0.3, app.stop_event.set)
@@ -196,6 +186,7 @@ def test_threads_stop_within_two_seconds_on_the_stop_event():
     assert session.n_chunks > 0
 
 
+@pytest.mark.slow
 def test_sigint_stops_the_demo_subprocess():
     env = dict(os.environ, PYTHONPATH=str(REPO))
     proc = subprocess.Popen([sys.executable, "-m", "pi_app", "demo", "--headless"],
@@ -212,14 +203,14 @@ def test_sigint_stops_the_demo_subprocess():
             proc.kill()
 
 
-def test_cue_commands_go_to_the_cue_engine_and_the_screen_shows_its_settings():
+def test_cue_commands_go_to_the_cue_engine_and_the_screen_shows_its_settings(simulated_session):
     seen = []
 
     class Hook:
         def on_event(self, kind, detail):
             seen.append((kind, detail))
 
-    session, reader, bus, clock = _session("stand", hooks=[Hook()])
+    session, reader, bus, clock = simulated_session("stand", hooks=[Hook()])
     engine = session.cue_engine
     for command in (CoachCommand("toggle_metronome"),
                     CoachCommand("metronome_target_delta_spm", 2.0),

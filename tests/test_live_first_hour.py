@@ -17,22 +17,10 @@ from pi_app.live.health import HealthJudge
 from pi_app.live.pacing import Pacer
 from pi_app.live.session import run_stepped
 from pi_app.records import CoachCommand
-from pi_app.app import make_cue_engine, open_session
-from pi_app.sim import open_simulated_bus
 from pi_app.sim.scenarios import QUICK_DRIFT_AFTER_RUN_S, STAND_S
 from pi_app.store import SessionStore
 
 DRAIN_S = Config().sensors.drain_interval_s
-
-
-def _session(scenario, seed=0):
-    clock = ManualClock()
-    cfg = Config()
-    bus = open_simulated_bus(scenario, seed=seed, clock=clock)
-    engine, warnings = make_cue_engine(cfg, clock, simulated=True)
-    session, _ = open_session(cfg, clock, bus, cue_engine=engine, simulated=True,
-                              scenario=scenario, warnings=warnings)
-    return session, clock
 
 
 # -- quick-drift through the demo command, recorded by default, then replayed ---------------
@@ -82,19 +70,9 @@ def test_replay_headless_prints_the_cue_decisions_the_session_had_live(quick, ca
 
 
 @pytest.mark.slow
-def test_replay_is_shown_as_a_replay_and_never_records(quick):
+def test_replay_is_shown_as_a_replay_and_never_records(quick, fake_dashboard):
     root, _ = quick
-
-    class UI:
-        snapshots = []
-
-        def draw(self, snapshot):
-            self.snapshots.append(snapshot)
-
-        def poll_commands(self):
-            return [CoachCommand("toggle_recording")] if len(self.snapshots) == 50 else []
-
-    ui = UI()
+    ui = fake_dashboard({50: [CoachCommand("toggle_recording")]})
     with SessionStore.open(root / "state", read_only=True) as store:
         summary = store.summary(1)
         replay_live(store, 1, ui, speed=10.0, clock=ManualClock(), fps=10.0)
@@ -173,16 +151,16 @@ def test_demo_headless_speed_is_honoured(monkeypatch, capsys):
 
 
 # -- the dial's needle ------------------------------------------------------------------------
-def test_no_needle_while_the_runner_stands_still():
-    session, clock = _session("stand")
+def test_no_needle_while_the_runner_stands_still(simulated_session):
+    session, _, _, clock = simulated_session("stand")
     run_stepped(session, clock, 12.0, DRAIN_S, analysis_every=8)
     snap = session.snapshot()
     assert snap.needle_deg is None and snap.needle_note == "not running"
 
 
 @pytest.mark.slow
-def test_needle_while_running_and_none_while_the_thorax_sensor_is_missing():
-    session, clock = _session("dropout")
+def test_needle_while_running_and_none_while_the_thorax_sensor_is_missing(simulated_session):
+    session, _, _, clock = simulated_session("dropout")
     run_stepped(session, clock, STAND_S + 30.0, DRAIN_S, analysis_every=8)
     snap = session.snapshot()
     assert snap.needle_deg is not None and snap.needle_note is None
@@ -234,12 +212,13 @@ def test_health_names_the_cable_for_i2c_errors_and_red_for_a_lost_sensor():
     assert v.level == "red" and "Remote I/O error" in v.reason
 
 
-def test_session_health_on_a_noisy_bus_is_not_green():
-    session, clock = _session("i2c-noise")
+@pytest.mark.slow
+def test_session_health_on_a_noisy_bus_is_not_green(simulated_session):
+    session, _, _, clock = simulated_session("i2c-noise")
     run_stepped(session, clock, 20.0, DRAIN_S, analysis_every=8)
     sensors = session.snapshot().sensors
     assert sensors and all(s.health in ("amber", "red") for s in sensors)
     assert all("check the cable" in s.health_reason for s in sensors)
-    steady, clock = _session("steady")
+    steady, _, _, clock = simulated_session("steady")
     run_stepped(steady, clock, 20.0, DRAIN_S, analysis_every=8)
     assert all(s.health == "ok" for s in steady.snapshot().sensors)

@@ -21,26 +21,10 @@ def recorded(tmp_path_factory):
     return state
 
 
-class FakeUI:
-    def __init__(self, commands_at=None):
-        self.snapshots = []
-        self.commands_at = dict(commands_at or {})
-        self.closed = False
-
-    def draw(self, snapshot):
-        self.snapshots.append(snapshot)
-
-    def poll_commands(self):
-        return self.commands_at.pop(len(self.snapshots), [])
-
-    def close(self):
-        self.closed = True
-
-
 @pytest.mark.slow
-def test_replay_onto_the_dashboard_paced_on_the_clock(recorded):
+def test_replay_onto_the_dashboard_paced_on_the_clock(recorded, fake_dashboard):
     clock = ManualClock()
-    ui = FakeUI()
+    ui = fake_dashboard()
     with SessionStore.open(recorded, read_only=True) as store:
         summary = store.summary(1)
         session = replay_live(store, 1, ui, speed=2.0, clock=clock, fps=10.0)
@@ -55,8 +39,9 @@ def test_replay_onto_the_dashboard_paced_on_the_clock(recorded):
     assert last.t_s == pytest.approx(summary.t_last_s)
 
 
-def test_coach_quit_stops_the_replay(recorded):
-    ui = FakeUI(commands_at={20: [CoachCommand("cycle_cue_mode")], 40: [CoachCommand("quit")]})
+@pytest.mark.slow
+def test_coach_quit_stops_the_replay(recorded, fake_dashboard):
+    ui = fake_dashboard(commands_at={20: [CoachCommand("cycle_cue_mode")], 40: [CoachCommand("quit")]})
     with SessionStore.open(recorded, read_only=True) as store:
         summary = store.summary(1)
         session = replay_live(store, 1, ui, speed=1.0, clock=ManualClock(), fps=30.0)

@@ -15,7 +15,6 @@ from pi_app.clock import ManualClock, ScaledClock
 from pi_app.config import Config
 from pi_app.live.service_status import ServiceReporter, status_text
 from pi_app.live.session import run_stepped
-from pi_app.app import make_cue_engine, open_session
 from pi_app.service import ServiceNotifier
 from pi_app.sim import open_simulated_bus
 from pi_app.store import SessionStore
@@ -62,19 +61,10 @@ def ticking(reader, reporter, sock, **tick):
     return poll
 
 
-def session_on(scenario, clock):
-    cfg = Config()
-    bus = open_simulated_bus(scenario, seed=0, clock=clock)
-    engine, warnings = make_cue_engine(cfg, clock, simulated=True)
-    session, reader = open_session(cfg, clock, bus, cue_engine=engine, simulated=True,
-                                   scenario=scenario, warnings=warnings)
-    return session, reader, bus
-
-
-def test_ready_only_after_both_imus_answer_and_the_display_is_up(listener):
+def test_ready_only_after_both_imus_answer_and_the_display_is_up(simulated_session, listener):
     sock, env = listener
     clock = ManualClock()
-    session, reader, bus = session_on("steady", clock)
+    session, reader, bus, _ = simulated_session("steady", clock=clock)
     reporter = ServiceReporter(ServiceNotifier(clock, env=env), session)
     reporter.tick()                       # nothing drained yet: the IMUs have not answered
     assert not reporter.ready
@@ -96,12 +86,12 @@ def test_ready_only_after_both_imus_answer_and_the_display_is_up(listener):
 
 
 @pytest.mark.slow
-def test_ready_waits_for_a_missing_imu_and_status_says_which(listener):
+def test_ready_waits_for_a_missing_imu_and_status_says_which(simulated_session, listener):
     # The dropout scenario's thorax is gone for 5 s; a service starting then is not ready
     # until it answers again.
     sock, env = listener
     clock = ManualClock()
-    session, reader, bus = session_on("dropout", clock)
+    session, reader, bus, _ = simulated_session("dropout", clock=clock)
     t_gone_s = bus.scenario.params["dropout_start_s"]
     run_stepped(session, clock, t_gone_s + 1.0, DRAIN_S, analysis_every=8)
     reporter = ServiceReporter(ServiceNotifier(clock, env=env), session)
@@ -117,10 +107,10 @@ def test_ready_waits_for_a_missing_imu_and_status_says_which(listener):
 
 
 @pytest.mark.slow
-def test_status_every_few_seconds_and_a_stalled_analysis_stops_the_pings(listener):
+def test_status_every_few_seconds_and_a_stalled_analysis_stops_the_pings(simulated_session, listener):
     sock, env = listener
     clock = ManualClock()
-    session, reader, bus = session_on("steady", clock)
+    session, reader, bus, _ = simulated_session("steady", clock=clock)
     notifier = ServiceNotifier(clock, env=env)
     reporter = ServiceReporter(notifier, session)
     run_stepped(session, clock, 20.0, DRAIN_S, poll=ticking(reader, reporter, sock))
@@ -148,9 +138,9 @@ def test_status_every_few_seconds_and_a_stalled_analysis_stops_the_pings(listene
 
 
 @pytest.mark.slow
-def test_status_text_names_faults():
+def test_status_text_names_faults(simulated_session):
     clock = ManualClock()
-    session, reader, bus = session_on("dropout", clock)
+    session, reader, bus, _ = simulated_session("dropout", clock=clock)
     run_stepped(session, clock, bus.scenario.params["dropout_start_s"] + 1.0, DRAIN_S,
                 analysis_every=8)
     text = status_text(session.snapshot(), session.analyzer.n_strides)
@@ -183,7 +173,7 @@ def test_run_live_threads_ready_then_stopping_and_the_session_recorded(listener,
         assert summary.n_samples > 500
 
 
-def test_run_live_without_recording_says_why_when_the_coach_presses_r(listener):
+def test_run_live_without_recording_says_why_when_the_coach_presses_r(listener, fake_dashboard):
     """`pi-app run --no-record`: R never shows a REC state with nothing stored; the
     dashboard is told why recording is off."""
     from pi_app.app import run_live
@@ -192,19 +182,7 @@ def test_run_live_without_recording_says_why_when_the_coach_presses_r(listener):
     clock = ScaledClock(1.0)
     bus = open_simulated_bus("steady", seed=0, clock=clock)
 
-    class UI:
-        snapshots = []
-
-        def draw(self, snapshot):
-            self.snapshots.append(snapshot)
-
-        def poll_commands(self):
-            return [CoachCommand("toggle_recording")] if len(self.snapshots) == 3 else []
-
-        def close(self):
-            pass
-
-    ui = UI()
+    ui = fake_dashboard({3: [CoachCommand("toggle_recording")]})
     run_live(Config(), clock, bus, ui=ui, notifier=ServiceNotifier(clock, env=env),
              record=None, seconds=1.0, simulated=True, install_signals=False)
     last = ui.snapshots[-1]

@@ -85,12 +85,14 @@ def report_png(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_png_report_is_at_least_150_dpi_on_a4(report_png):
     head = report_png.read_bytes()[:24]
     width_px, height_px = struct.unpack(">II", head[16:24])
     assert width_px >= 8.27 * 150 and height_px >= 11.69 * 150
 
 
+@pytest.mark.slow
 def test_legends_are_outside_the_plotted_data(monkeypatch, tmp_path):
     """Every legend's box lies above its panel (none overlaps the axes area)."""
     from matplotlib.figure import Figure

@@ -9,30 +9,16 @@ from pi_app.clock import ManualClock
 from pi_app.sim.bus import SimulatedBus
 from pi_app.sim.chips import invensense as inv
 from pi_app.sim.chips.invensense import InvenSenseChip
+from conftest import ConstantSource
 
 ACC_G = (0.25, -0.5, 1.0)
 GYRO_DPS = (10.0, -20.0, 30.0)
 ADDR = 0x68
 
 
-class ConstantSource:
-    """Constant specific force and rate; records the times it was asked for."""
-
-    def __init__(self, acc_g=ACC_G, gyro_dps=GYRO_DPS):
-        self.acc_g = np.asarray(acc_g, dtype=float)
-        self.gyro_dps = np.asarray(gyro_dps, dtype=float)
-        self.calls: list[np.ndarray] = []
-
-    def sample(self, t_s):
-        t_s = np.asarray(t_s, dtype=float)
-        self.calls.append(t_s.copy())
-        n = t_s.shape[0]
-        return np.tile(self.acc_g, (n, 1)), np.tile(self.gyro_dps, (n, 1))
-
-
 def make(model="MPU-6050", clock_error=0.0, source=None):
     clock = ManualClock()
-    source = source or ConstantSource()
+    source = source or ConstantSource(ACC_G, GYRO_DPS)
     chip = InvenSenseChip(model, ADDR, source, clock, clock_error=clock_error)
     return chip, SimulatedBus([chip], clock=clock), clock, source
 

@@ -65,6 +65,7 @@ class FrameAligner:
 
         p_latest = float(self._pelvis[-1, COL_T])
         if not self._thorax_seen:
+            assert self._first_pelvis_t_s is not None     # set with the first pelvis rows
             if p_latest - self._first_pelvis_t_s < self.thorax_absent_after_s:
                 return self._chunk(np.zeros(0), np.zeros((0, 3)), np.zeros((0, 3)))
             return self._emit_pelvis_only()
@@ -132,8 +133,8 @@ class FrameAligner:
                                 else t[0]], t[:-1]])
         dt = t - prev
         flagged = (rows[:, COL_FLAGS].astype(np.int64) & FLAG_GAP) != 0
-        gaps = np.nonzero((dt > 2.5 * period) | (flagged & (dt > 1.5 * period)))[0]
-        gaps = [i for i in gaps if dt[i] <= self.max_fill_s and
+        candidates = np.nonzero((dt > 2.5 * period) | (flagged & (dt > 1.5 * period)))[0]
+        gaps = [int(i) for i in candidates if dt[i] <= self.max_fill_s and
                 (i > 0 or self._last_emitted_t_s is not None)]
         if not gaps:
             return t.copy(), acc.copy(), gyro.copy()

@@ -20,8 +20,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
+
+_X = TypeVar("_X", float, np.ndarray)
 
 
 @dataclass
@@ -43,6 +46,14 @@ class SampleClockFit:
     min_gate_s: outlier gate floor in seconds. max_rejected: consecutive rejected drains that
     count as a time step.
     """
+
+    # Per-segment state (set by _reset_segment, which __init__ calls).
+    _k_total: int
+    _n_obs: int
+    _rejected: int
+    _x_ref: float
+    _t_ref: float
+    _last_read_s: float | None
 
     def __init__(self, nominal_rate_hz: float, memory_s: float = 30.0,
                  prior_rate_error: float = 0.01, max_rate_error: float = 0.05,
@@ -136,7 +147,7 @@ class SampleClockFit:
         self._s0 = self._sx = self._st = self._sxx = self._sxt = 0.0
         self._offset_s = 0.0        # line: t - t_ref = offset + period * (k - x_ref)
 
-    def _line(self, x: float) -> float:
+    def _line(self, x: _X) -> _X:
         return self._offset_s + self._period_s * x
 
     def _recentre(self, x_ref: float, t_ref: float) -> None:
@@ -155,6 +166,7 @@ class SampleClockFit:
             self._offset_s = 0.0
         else:
             self._recentre(float(k_end), float(t_read_s))
+            assert self._last_read_s is not None     # set by the first observation
             decay = math.exp(-max(t_read_s - self._last_read_s, 0.0) / self.memory_s)
             self._s0 *= decay
             self._sx *= decay

@@ -29,6 +29,7 @@ import signal
 import threading
 import time
 from multiprocessing import shared_memory
+from multiprocessing.process import BaseProcess
 
 import numpy as np
 
@@ -101,7 +102,7 @@ class AcquisitionProcess:
                                                       self._lock, offset=off)
                            for role, off in zip(B.ROLES, offsets)}
         self._stop = self._ctx.Event()
-        self._proc = None
+        self._proc: BaseProcess | None = None
         self._supervisor: threading.Thread | None = None
         self._quit = threading.Event()
         self._state_lock = threading.Lock()
@@ -118,7 +119,7 @@ class AcquisitionProcess:
         self._health_seq = -1.0
         self._health_cache: dict = {}
         self._stale = False
-        self._carry = {}
+        self._carry: dict[str, dict[str, int]] = {}
         self._final: dict | None = None
         self.health = _HealthView(self)
 
@@ -249,6 +250,7 @@ class AcquisitionProcess:
         last_change = time.monotonic()
         while not self._quit.is_set():
             proc = self._proc
+            assert proc is not None          # start() supervises what open() started
             wait([proc.sentinel], timeout=0.1)
             if self._quit.is_set():
                 return

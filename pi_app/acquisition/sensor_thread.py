@@ -28,13 +28,11 @@ from pi_app.acquisition.ring import (FLAG_OVERFLOW, FLAG_READ_ERROR, FLAG_RECONN
 from pi_app.clock import Clock
 from pi_app.drain import DRAIN_INTERVAL_S
 from pi_app.errors import PiAppError
+from pi_app.hw.chips import INVENSENSE, family_at
+from pi_app.hw.i2c import I2cBus
 from pi_app.hw.imu import ImuDriver, ImuSettings
 
 OpenImu = Callable[..., ImuDriver]
-
-# WHO_AM_I register by address family (MPU-6000A register map 4.32: 0x75; LSM6DS3 datasheet
-# 9.11: 0x0F). Reading it is side-effect free, so it is the probe for a vanished sensor.
-_WHO_AM_I_BY_ADDRESS = {0x68: 0x75, 0x69: 0x75, 0x6A: 0x0F, 0x6B: 0x0F}
 
 
 @dataclass(frozen=True)
@@ -52,9 +50,14 @@ class SensorSpec:
 _WAIT_STEP_S = 0.01
 
 
-def _default_open_imu(bus, address: int, bus_number: int | None = None) -> ImuDriver:
+def _default_open_imu(bus: I2cBus, address: int, bus_number: int | None = None) -> ImuDriver:
     from pi_app.hw.detect import open_imu
     return open_imu(bus, address, bus_number=bus_number)
+
+
+def _vec3(row: np.ndarray) -> tuple[float, float, float]:
+    x, y, z = (float(v) for v in np.asarray(row))
+    return x, y, z
 
 
 class _Sensor:
@@ -86,7 +89,7 @@ class SensorReader:
     `ring_capacity` rows.
     """
 
-    def __init__(self, bus, sensors: Sequence[SensorSpec], clock: Clock,
+    def __init__(self, bus: I2cBus, sensors: Sequence[SensorSpec], clock: Clock,
                  bus_number: int | None = None, *, ring_capacity: int = 8192,
                  open_imu: OpenImu | None = None, max_consecutive_errors: int = 5,
                  reprobe_interval_s: float = 1.0, stall_timeout_s: float = 0.25,
@@ -236,7 +239,10 @@ class SensorReader:
         """A side-effect-free check that a vanished sensor acknowledges again. (open_imu
         scans the whole bus when nothing answers, and a scan read pops a FIFO byte of the other,
         streaming, chip: never while streaming.)"""
-        register = _WHO_AM_I_BY_ADDRESS.get(s.spec.address, 0x75)
+        # The family's WHO_AM_I register: reading it is side-effect free (any register would
+        # do for the acknowledge at an address outside the chip table).
+        family = family_at(s.spec.address) or INVENSENSE
+        register = family.who_am_i_register
         try:
             self.bus.read_byte_data(s.spec.address, register)
         except OSError as err:
@@ -299,17 +305,19 @@ class SensorReader:
                 self._probe(s, now_s)
             return 0
         s.last_frames_s = now_s
-        update = s.fit.update(n, t_read_s)
+        fit = s.fit
+        assert fit is not None          # _probe sets it before the driver
+        update = fit.update(n, t_read_s)
         if update.step:
             # Frames went missing without an overflow flag: the times jumped, say so.
             h.gaps += 1
             s.ring.mark_gap(FLAG_TIME_STEP)
         s.ring.write(update.t_s, batch.acc_g, batch.gyro_dps)
         h.samples += n
-        h.effective_rate_hz = s.fit.effective_rate_hz
+        h.effective_rate_hz = fit.effective_rate_hz
         h.last_sample_t_s = float(update.t_s[-1])
-        h.latest_acc_g = tuple(float(v) for v in np.asarray(batch.acc_g[-1]))
-        h.latest_gyro_dps = tuple(float(v) for v in np.asarray(batch.gyro_dps[-1]))
+        h.latest_acc_g = _vec3(batch.acc_g[-1])
+        h.latest_gyro_dps = _vec3(batch.gyro_dps[-1])
         return n
 
 

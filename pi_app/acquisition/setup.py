@@ -8,15 +8,17 @@ with a message saying how to fix the wiring, it never falls back to the simulato
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Sequence
 
 from pi_app.acquisition.sensor_thread import SensorReader, SensorSpec
 from pi_app.clock import Clock
 from pi_app.errors import BusError, DeviceNotFoundError
+from pi_app.hw.chips import IMU_ADDRESSES, addresses_text
+from pi_app.hw.i2c import I2cBus
 from pi_app.hw.imu import ImuSettings
 
-#: Addresses the supported IMUs can have (MPU AD0 low/high, LSM6DS SA0 low/high).
-IMU_ADDRESSES = (0x68, 0x69, 0x6A, 0x6B)
+__all__ = ["IMU_ADDRESSES", "ROLES", "BusProbe", "open_bus", "specs_for_addresses", "probe_bus",
+           "require_i2c_transfers", "open_reader"]
 #: Roles by address order: the pelvis IMU is strapped to the lower address.
 ROLES = ("pelvis", "thorax")
 
@@ -32,9 +34,13 @@ class BusProbe:
 
 def open_bus(simulate: bool = False, bus_number: int = 1, *, scenario: str = "steady",
              seed: int = 0, chips: str = "mpu6050", clock: Clock | None = None,
-             day: int = 0):
+             day: int = 0) -> I2cBus:
     """The real `/dev/i2c-<bus_number>` (smbus2) or, with `simulate=True`, a simulated bus with
-    a running body (`scenario`, `seed`, `chips`, `day`) on `clock`."""
+    a running body (`scenario`, `seed`, `chips`, `day`) on `clock`.
+
+    The one place that chooses between the two (like gpiozero's pin factory): everything above
+    gets an `I2cBus` and cannot tell. Whoever simulates also owns `clock` and hands its
+    `sleep_s` to what waits on the bus (SensorReader does; pi_app.hw.detect.open_imu takes it)."""
     if simulate:
         from pi_app.sim import open_simulated_bus
         return open_simulated_bus(scenario=scenario, seed=seed, chips=chips, clock=clock,
@@ -51,7 +57,7 @@ def specs_for_addresses(addresses: Sequence[int],
     return [SensorSpec(role, address, settings) for role, address in zip(ROLES, found)]
 
 
-def probe_bus(bus, bus_number: int | None = None,
+def probe_bus(bus: I2cBus, bus_number: int | None = None,
               settings: ImuSettings = ImuSettings()) -> BusProbe:
     """Scan the bus like i2cdetect and assign roles to the IMU addresses that answered.
 
@@ -67,13 +73,13 @@ def probe_bus(bus, bus_number: int | None = None,
         listing = (f"devices that answered: {', '.join(f'0x{a:02X}' for a in answered)}"
                    if answered else "no device answered at any address")
         raise DeviceNotFoundError(
-            f"no IMU answered on {bus_name} at 0x68, 0x69, 0x6A or 0x6B ({listing}); check "
+            f"no IMU answered on {bus_name} at {addresses_text()} ({listing}); check "
             "power, SDA/SCL wiring and that I2C runs at 400 kHz", bus=bus_number,
             address=IMU_ADDRESSES[0], answered=answered)
     return BusProbe(bus_number, answered, specs)
 
 
-def require_i2c_transfers(bus, bus_number: int | None) -> None:
+def require_i2c_transfers(bus: I2cBus, bus_number: int | None) -> None:
     """Raise `BusError` when the adapter cannot do plain I2C transfers (I2C_RDWR; the
     I2C_FUNC_I2C bit of the adapter's I2C_FUNCS, which smbus2 keeps in `funcs`). The drivers
     read FIFOs in such transfers; on an SMBus-only adapter every read would fail and be counted
@@ -94,9 +100,9 @@ def require_i2c_transfers(bus, bus_number: int | None) -> None:
                    "(`i2cdetect -F N` shows I2C yes)", bus=bus_number)
 
 
-def open_reader(bus, clock: Clock, specs: Sequence[SensorSpec] | None = None,
+def open_reader(bus: I2cBus, clock: Clock, specs: Sequence[SensorSpec] | None = None,
                 bus_number: int | None = None, settings: ImuSettings = ImuSettings(),
-                **reader_options) -> SensorReader:
+                **reader_options: Any) -> SensorReader:
     """A `SensorReader` with every sensor opened and configured. Without `specs` the bus is
     probed for IMUs first. Sensors that do not answer now are re-probed while streaming; if
     none answers, raises the hardware layer's error for the first one."""
@@ -108,7 +114,8 @@ def open_reader(bus, clock: Clock, specs: Sequence[SensorSpec] | None = None,
     reader = SensorReader(bus, list(specs), clock, bus_number=bus_number, **reader_options)
     if not reader.open():
         from pi_app.hw.detect import open_imu
-        open_imu(bus, specs[0].address, bus_number=bus_number)   # raises the precise error
+        open_imu(bus, specs[0].address, bus_number=bus_number,   # raises the precise error
+                 sleep_s=clock.sleep_s)
         raise DeviceNotFoundError(
             f"the IMU at 0x{specs[0].address:02X} answered but could not be configured "
             f"({reader.health.sensors[specs[0].role].last_error}); check its power supply",

@@ -174,8 +174,8 @@ class Calibrator:
         norm = float(np.linalg.norm(acc))
         up = acc / norm if norm > 0 else np.array([0.0, 0.0, 1.0])
         return SensorCalibration(
-            gyro_bias_dps=tuple(float(v) for v in mean[3:]),
-            gravity_unit=tuple(float(v) for v in up),
+            gyro_bias_dps=(float(mean[3]), float(mean[4]), float(mean[5])),
+            gravity_unit=(float(up[0]), float(up[1]), float(up[2])),
             still_duration_s=seg.shape[0] / self.rate_hz,
             acc_norm_g=norm,
             gyro_noise_dps=float(np.sqrt(np.mean(std[3:] ** 2))),

@@ -582,6 +582,7 @@ class DriftDetector:
         elif out_f:
             dev = dev_f
         else:
+            assert trend is not None            # out_t needs one
             dev = trend[0]
         beyond = max(0.0, abs(dev) - band.half_width)
         if out:
@@ -646,6 +647,7 @@ class DriftDetector:
         metric = drifting[0]
         j = judgements[metric]
         band = self._band(metric)
+        assert band is not None                 # a metric drifts only against a band
         return DriftVerdict(DriftState.DRIFTING, progress, metric=metric,
                             direction=self._direction(metric, band, j.deviation),
                             unit=METRICS[metric][2], deviation=j.deviation,

@@ -49,11 +49,11 @@ def linear_scan(c: np.ndarray, d: np.ndarray, y0, block: int = BLOCK) -> np.ndar
     zero_state = np.empty_like(db)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         zero_state[ok] = np.cumsum(db[ok] / pe[ok], axis=1) * pe[ok]
-    for b in np.flatnonzero(~ok):
+    for bad in np.flatnonzero(~ok):
         acc = np.zeros(tail)
         for k in range(block):
-            acc = cb[b, k] * acc + db[b, k]
-            zero_state[b, k] = acc
+            acc = cb[bad, k] * acc + db[bad, k]
+            zero_state[bad, k] = acc
     # Chain the blocks: the state entering block b is the output at the end of block b-1.
     y_in = np.empty((nb, *tail))
     y = np.asarray(y0, dtype=float) * np.ones(tail)
@@ -76,9 +76,9 @@ def _loop(c: np.ndarray, d: np.ndarray, y0) -> np.ndarray:
             y = ck * y + dk
             out.append(y)
         return np.array(out)
-    y = (np.asarray(y0, dtype=float) * np.ones(d.shape[1])).tolist()
-    out = []
+    ys = (np.asarray(y0, dtype=float) * np.ones(d.shape[1])).tolist()
+    rows = []
     for ck, row in zip(coeffs, d.tolist()):
-        y = [ck * yi + di for yi, di in zip(y, row)]
-        out.append(y)
-    return np.array(out).reshape(d.shape)
+        ys = [ck * yi + di for yi, di in zip(ys, row)]
+        rows.append(ys)
+    return np.array(rows).reshape(d.shape)

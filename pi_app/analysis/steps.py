@@ -144,7 +144,7 @@ class StepDetector:
         jump = np.flatnonzero(t - prev > step_s) if self._t.size else \
             np.flatnonzero(np.diff(t) > step_s) + 1
         start = 0
-        for b in list(jump) + [t.size]:
+        for b in [int(j) for j in jump] + [int(t.size)]:
             if b > start:
                 found += self._append(t[start:b], v[start:b])
             if b < t.size:

@@ -43,8 +43,8 @@ class VerticalEstimator:
         self.tau_still_s = tau_still_s
         self.still_std_g = still_std_g
         self.min_still_samples = int(min_still_samples)
-        self.up = None                      # unit vector in sensor axes, None until bootstrapped
-        self.gravity_g = None               # low-passed specific force vector (g)
+        self.up: np.ndarray | None = None           # unit vector in sensor axes, once bootstrapped
+        self.gravity_g: np.ndarray | None = None    # low-passed specific force vector (g)
         self._held_t: list[np.ndarray] = []
         self._held_a: list[np.ndarray] = []
         self._block_a = np.empty((0, 3))    # samples of the block being filled

@@ -45,6 +45,7 @@ import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
@@ -138,7 +139,7 @@ def _string(text: str) -> str:
 
 def loads_baseline(text: str, source: str = "the baseline") -> tuple[Baseline, Conditions]:
     """Parse a baseline file's text; an error names `source` and the key."""
-    def fail(what: str):
+    def fail(what: str) -> NoReturn:
         raise InputFileError(f"{source}: {what}; write it with `pi-app analyze "
                              "--save-baseline` (format in docs/coaching.md).", path=source)
 
@@ -186,7 +187,7 @@ def loads_baseline(text: str, source: str = "the baseline") -> tuple[Baseline, C
     cond = data.get("conditions", {})
     if not isinstance(cond, dict):
         fail("[conditions] must be a table")
-    verticals = {}
+    verticals: dict[str, tuple[float, float, float]] = {}
     for role in ("pelvis", "thorax"):
         v = cond.get(f"{role}_vertical")
         if v is None:
@@ -195,7 +196,7 @@ def loads_baseline(text: str, source: str = "the baseline") -> tuple[Baseline, C
                 and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)
                 and np.linalg.norm(v) > 0.1):
             fail(f"key 'conditions.{role}_vertical' must be 3 numbers (a direction)")
-        verticals[role] = tuple(float(x) for x in v)
+        verticals[role] = (float(v[0]), float(v[1]), float(v[2]))
     chips = cond.get("chips", "")
     if not isinstance(chips, str):
         fail("key 'conditions.chips' must be text")

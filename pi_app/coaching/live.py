@@ -31,11 +31,11 @@ MAX_CANDIDATES = 10
 
 def sensor_verticals(analyzer) -> dict[str, tuple[float, float, float]]:
     """Each sensor's current vertical in its own axes (unit vector), where known."""
-    out = {}
+    out: dict[str, tuple[float, float, float]] = {}
     for role, estimator in getattr(analyzer, "orientation", {}).items():
         v = estimator.vertical_unit
         if v is not None:
-            out[role] = tuple(float(x) for x in v)
+            out[role] = (float(v[0]), float(v[1]), float(v[2]))
     return out
 
 

@@ -12,8 +12,10 @@ from pi_app.store.athletes import Athlete
 from pi_app.store.store import SessionStore, SessionStoreError
 
 
-def set_programme(store: SessionStore, athlete: Athlete, text: str, source: str) -> Programme:
-    """Assign the programme in `text` (validated first) to the athlete; "" removes it."""
+def set_programme(store: SessionStore, athlete: Athlete, text: str,
+                  source: str) -> Programme | None:
+    """Assign the programme in `text` (validated first) to the athlete; "" removes it (and
+    returns None)."""
     programme = loads_programme(text, source) if text else None
     try:
         with store.conn as conn:

@@ -30,6 +30,7 @@ import math
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from pi_app.errors import InputFileError
 
@@ -125,7 +126,7 @@ def next_session(programme: Programme, past: list[PastSession]) -> ProgrammeSess
 
 def loads_programme(text: str, source: str = "the programme") -> Programme:
     """Parse a programme's TOML; an error names `source` and the key."""
-    def fail(what: str):
+    def fail(what: str) -> NoReturn:
         raise InputFileError(f"{source}: {what}; see docs/coaching.md for the programme "
                              "format.", path=source)
 

@@ -26,7 +26,7 @@ import numpy as np
 
 from pi_app.analysis.drift import circular_mean_sd_deg
 from pi_app.store.athletes import Athlete, athlete_session_ids
-from pi_app.store.store import SessionStore
+from pi_app.store.store import SessionStore, StoredStride
 
 MIN_SESSIONS_FOR_TREND = 4
 P_TREND = 0.05
@@ -71,18 +71,31 @@ def _mean(values) -> float | None:
     return float(np.mean(vals)) if vals else None
 
 
+def _in_band(stride: StoredStride) -> bool | None:
+    """Whether a stride's relative phase was inside the band it was judged against (None: not
+    judged, or no phase)."""
+    rel, center = stride.metrics.rel_phase_deg, stride.band_center_deg
+    half = stride.band_half_width_deg
+    if rel is None or center is None or half is None:
+        return None
+    return abs((rel - center + 180.0) % 360.0 - 180.0) <= half
+
+
+def _nan_for_none(values: list[float | None]) -> np.ndarray:
+    """Values for a plot: a gap (NaN) where there is none."""
+    return np.array([math.nan if v is None else v for v in values], dtype=float)
+
+
 def session_point(store: SessionStore, session_id: int) -> SessionPoint:
     data = store.load(session_id)
     s = data.summary
     strides = data.strides
     rel = [st.metrics.rel_phase_deg for st in strides if st.metrics.rel_phase_deg is not None]
     rel_mean, rel_sd = circular_mean_sd_deg(rel) if rel else (None, None)
-    judged = [st for st in strides if st.band_center_deg is not None
-              and st.metrics.rel_phase_deg is not None]
-    inside = sum(1 for st in judged if abs((st.metrics.rel_phase_deg - st.band_center_deg
-                                            + 180.0) % 360.0 - 180.0)
-                 <= st.band_half_width_deg)
-    centers = [st.band_center_deg for st in judged]
+    verdicts = [(st, _in_band(st)) for st in strides]
+    judged = [st for st, in_band in verdicts if in_band is not None]
+    inside = sum(1 for _, in_band in verdicts if in_band)
+    centers = [st.band_center_deg for st in judged if st.band_center_deg is not None]
     band_center = circular_mean_sd_deg(centers)[0] if centers else None
     sources = [st.band_source for st in judged]
     source = None
@@ -172,19 +185,22 @@ def verdicts(points: list[SessionPoint]) -> list[Verdict]:
     first = next((p for p in points if p.in_band_pct is not None), None)
     if retention and first is not None and first is not retention[-1]:
         r = retention[-1]
-        diff = r.in_band_pct - first.in_band_pct
+        r_pct, first_pct = r.in_band_pct, first.in_band_pct
+        assert r_pct is not None and first_pct is not None     # both filtered on it above
+        diff = r_pct - first_pct
         word = "improving" if diff > 10 else "worse" if diff < -10 else "stable"
         out.append(Verdict("retention", word,
                            f"retention check (session {r.session_id}, no cues): {word} "
-                           f"({r.in_band_pct:.0f} % of strides in band vs "
-                           f"{first.in_band_pct:.0f} % in the first session {first.session_id}; "
+                           f"({r_pct:.0f} % of strides in band vs "
+                           f"{first_pct:.0f} % in the first session {first.session_id}; "
                            "difference of percentages, +-10 points counted as stable)"))
     return out
 
 
 def _unwrapped(values: list[float | None]) -> list[float | None]:
     """Circular means made continuous (no jump at 0/360) for a trend."""
-    out, prev = [], None
+    out: list[float | None] = []
+    prev: float | None = None
     for v in values:
         if v is None:
             out.append(None)
@@ -231,14 +247,16 @@ def write_progress(store: SessionStore, athlete: Athlete, path: str | Path) -> l
     for i, p in enumerate(points):
         if p.band_center_deg is not None and p.band_half_width_deg is not None:
             c = p.band_center_deg
-            if rel[i] is not None:
-                c = rel[i] + ((c - rel[i] + 180.0) % 360.0 - 180.0)
+            rel_i = rel[i]
+            if rel_i is not None:
+                c = rel_i + ((c - rel_i + 180.0) % 360.0 - 180.0)
             color = "#ffd8a8" if p.band_source == "target" else "#d3f9d8"
             ax.add_patch(matplotlib.patches.Rectangle(
                 (x[i] - 0.35, c - p.band_half_width_deg), 0.7, 2 * p.band_half_width_deg,
                 color=color, zorder=1))
     ok = [i for i, v in enumerate(rel) if v is not None]
-    ax.errorbar(x[ok], [rel[i] for i in ok], yerr=[points[i].rel_sd_deg for i in ok],
+    ax.errorbar(x[ok], _nan_for_none([rel[i] for i in ok]),
+                yerr=_nan_for_none([points[i].rel_sd_deg for i in ok]),
                 fmt="o-", color="#1864ab", capsize=3, zorder=3, label="mean ± SD")
     axis(ax, "Relative phase (thorax − pelvis) per session; green: baseline band, orange: "
              "target band, lilac: retention check (no cues)", "deg")
@@ -255,12 +273,12 @@ def write_progress(store: SessionStore, athlete: Athlete, path: str | Path) -> l
     ax.legend(fontsize=7, loc="upper right")
     axis(ax, "Drift episodes and cue dose", "per 10 min / per min")
     ax = fig.add_subplot(grid[2, 0])
-    ax.plot(x, [p.pelvis_rom_deg for p in points], "o-", label="pelvis")
-    ax.plot(x, [p.thorax_rom_deg for p in points], "s-", label="thorax")
+    ax.plot(x, _nan_for_none([p.pelvis_rom_deg for p in points]), "o-", label="pelvis")
+    ax.plot(x, _nan_for_none([p.thorax_rom_deg for p in points]), "s-", label="thorax")
     ax.legend(fontsize=7)
     axis(ax, "Axial range of motion", "deg")
     ax = fig.add_subplot(grid[2, 1])
-    ax.plot(x, [p.cadence_spm for p in points], "o-", color="#495057")
+    ax.plot(x, _nan_for_none([p.cadence_spm for p in points]), "o-", color="#495057")
     axis(ax, "Cadence", "steps/min")
     ax = fig.add_subplot(grid[3, :])
     ax.axis("off")

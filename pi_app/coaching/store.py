@@ -74,7 +74,8 @@ def remember_baseline(store: SessionStore, athlete_id: int, session_id: int | No
                 (athlete_id, session_id, created, conditions.cadence_spm or baseline.cadence_spm,
                  conditions.treadmill_speed_kmh, conditions.chips,
                  json.dumps(conditions.verticals), text))
-            return int(cur.lastrowid)
+            assert cur.lastrowid is not None        # set by the INSERT
+            return cur.lastrowid
     except sqlite3.DatabaseError as err:
         raise SessionStoreError(f"the baseline could not be stored in {store.path} ({err}).",
                                 path=str(store.path)) from None

@@ -170,6 +170,7 @@ def _programme(db, args, out, stdin) -> int:
         load_programme(args.file)         # a clear error for a bad file, before storing
         text = args.file.read_text(encoding="utf-8")
         programme = set_programme(db, a, text, str(args.file))
+        assert programme is not None      # the file was a valid programme, so not empty
         print(f"{a.name!r} now follows {programme.name!r} ({len(programme)} sessions)",
               file=out)
     _print_programme(db, a, out)

@@ -74,7 +74,7 @@ def run(args) -> int:
                        fallback="connect headphones or a speaker (on the Pi: HDMI, USB or "
                                 "I2S audio), or name the device in [audio] device")
     if isinstance(audio, SilentAudio):
-        raise CueDeviceError(audio.warning.removeprefix("no sound: ") + ".")
+        raise CueDeviceError((audio.warning or "no sound").removeprefix("no sound: ") + ".")
     kinds = list(PATTERNS) if args.play == "all" else [args.play]
     volume = 0.4 + 0.6 * args.intensity        # as the cue engine scales it
     try:

@@ -23,7 +23,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from pi_app.clock import ManualClock, ScaledClock, WallClock
+from pi_app.clock import Clock, ManualClock, ScaledClock, WallClock
 from pi_app.commands.run import add_recording_options, check_recording_options, config_text
 from pi_app.errors import ConfigError, PiAppError
 from pi_app.commands import argtypes
@@ -116,6 +116,7 @@ def run(args) -> int:
             ui.close()
         raise ConfigError("--speed 0 (as fast as the CPU allows) needs --headless; with the "
                           "dashboard give a factor > 0, e.g. --speed 5.", key="speed")
+    clock: Clock
     if stepped:
         clock = ManualClock()
     elif args.speed is not None and args.speed != 1.0:

@@ -24,6 +24,7 @@ from pi_app.errors import ConfigError
 from pi_app.frames import FrameChunk
 from pi_app.hw.imu import ImuSettings
 from pi_app.recording.csv_writer import RecordingWriter, write_steps_csv, write_strides_csv
+from pi_app.sim.bus import SimulatedBus
 from pi_app.commands import argtypes
 from pi_app.commands.common import add_simulation_options, rate_notes
 
@@ -147,7 +148,7 @@ def run(args) -> int:
         try:
             while end_s is None or clock.now_s() < end_s:
                 next_s += DRAIN_INTERVAL_S
-                if args.simulate:
+                if isinstance(clock, ManualClock):
                     clock.advance(max(0.0, next_s - clock.now_s()))
                 else:
                     clock.sleep_s(next_s - clock.now_s())
@@ -157,20 +158,19 @@ def run(args) -> int:
         recorder.flush()
     finally:
         writer.close()
-        close = getattr(bus, "close", None)
-        if close is not None:
-            close()
+        bus.close()
 
     rows = writer.rows_written
     first, last = recorder.first_t_s, recorder.last_t_s
-    duration = 0.0 if first is None else last - first
+    duration = 0.0 if first is None or last is None else last - first
     health = reader.snapshot()["sensors"]
     problems = [f"{role}: {h['gaps']} gap(s), {h['i2c_errors']} I2C error(s)"
                 for role, h in health.items() if h["gaps"] or h["i2c_errors"]]
     message = (f"pi-app: {'stopped; kept' if interrupted else 'recorded'} {duration:.1f} s "
                f"({rows} rows, {'pelvis + thorax' if has_thorax else 'pelvis only'}) "
                f"in {args.output}")
-    if args.simulate and bus.scenario is not None and first is not None:
+    if (isinstance(bus, SimulatedBus) and bus.scenario is not None and first is not None
+            and last is not None):
         steps_path, strides_path = truth_paths(args.output)
         truth = bus.scenario.truth
         # Truth is on the bus clock; the recording's time is relative to t0_s.

@@ -128,7 +128,10 @@ class PygameAudio:
             self._owns_mixer = True
         else:
             self._owns_mixer = False
-        self.rate_hz, _, self._n_channels = pygame.mixer.get_init()
+        opened = pygame.mixer.get_init()
+        if opened is None:
+            raise pygame.error("the audio mixer is not open")
+        self.rate_hz, _, self._n_channels = opened
         #: The SDL audio driver really in use, in SDL's spelling (e.g. "alsa", "pulseaudio",
         #: "pipewire", "disk", "dummy").
         self.driver = pygame.mixer.get_driver()
@@ -142,7 +145,7 @@ class PygameAudio:
         for ch in self._channels.values():
             ch.set_volume(self.volume)
         self._cache: dict[tuple, object] = {}
-        self._heap: list[tuple[float, int, object, str]] = []
+        self._heap: list[tuple[float, int, pygame.mixer.Sound, str]] = []
         self._seq = itertools.count()
         self._cond = threading.Condition()
         self._closed = False

@@ -333,6 +333,8 @@ class GpioBuzzer:
         g = self._gpio
         if self.kind == "active":
             g.output(self.pin_bcm, g.HIGH if freq_hz is not None else g.LOW)
+        elif self._pwm is None:
+            raise AssertionError("a passive buzzer has its PWM from __init__")
         elif freq_hz is None:
             self._pwm.ChangeDutyCycle(0)
         else:

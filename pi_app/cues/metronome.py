@@ -84,6 +84,7 @@ class Metronome:
             self.tempo_spm = runner if runner is not None else self.target_spm
             self._last_update_s = now_s
             return
+        assert self._last_update_s is not None      # set with the first tempo
         dt_s = max(0.0, now_s - self._last_update_s)
         self._last_update_s = now_s
         step = self.tempo_spm * self.max_nudge_pct_per_min / 100.0 * dt_s / 60.0
@@ -104,6 +105,7 @@ class Metronome:
     def update(self, now_s: float) -> list[float]:
         """Move the tempo to now_s and return the new beats (s) up to now_s + horizon_s."""
         self._update_tempo(now_s)
+        assert self.tempo_spm is not None           # _update_tempo always sets one
         period_s = 60.0 / self.tempo_spm
         new: list[float] = []
         while True:

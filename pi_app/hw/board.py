@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Mapping
 
 MODEL_FILE_ENV = "PI_APP_BOARD_MODEL_FILE"
 MODEL_FILES = (Path("/proc/device-tree/model"), Path("/sys/firmware/devicetree/base/model"))
 
 
-def model_files(environ=None) -> tuple[Path, ...]:
+def model_files(environ: Mapping[str, str] | None = None) -> tuple[Path, ...]:
     """The files that may hold the device-tree model, in the order they are read."""
     env = os.environ if environ is None else environ
     override = env.get(MODEL_FILE_ENV)
     return (Path(override),) if override else MODEL_FILES
 
 
-def board_model(environ=None) -> str | None:
+def board_model(environ: Mapping[str, str] | None = None) -> str | None:
     """The device-tree model string, or None where there is none (a PC, a container)."""
     for path in model_files(environ):
         try:
@@ -34,7 +35,7 @@ def board_model(environ=None) -> str | None:
     return None
 
 
-def pi_model(environ=None) -> str | None:
+def pi_model(environ: Mapping[str, str] | None = None) -> str | None:
     """The model string when this is a Raspberry Pi, else None."""
     model = board_model(environ)
     return model if model and model.startswith("Raspberry Pi") else None

@@ -8,6 +8,7 @@ from pathlib import Path
 import smbus2
 
 from pi_app.errors import BusError
+from pi_app.hw.i2c import I2cBus
 
 ENABLE_I2C_HINT = ("enable I2C with `sudo raspi-config nonint do_i2c 0` (or add "
                    "`dtparam=i2c_arm=on` to /boot/firmware/config.txt) and reboot")
@@ -51,7 +52,7 @@ def open_i2c_bus(bus_number: int, dev_dir: str | Path = "/dev") -> smbus2.SMBus:
     return bus
 
 
-def scan_bus(bus, first: int = 0x03, last: int = 0x77) -> list[int]:
+def scan_bus(bus: I2cBus, first: int = 0x03, last: int = 0x77) -> list[int]:
     """7-bit addresses in [first, last] that answer a one-byte read, like `i2cdetect -r`.
 
     Works on `smbus2.SMBus` and `SimulatedBus`. Do not scan while a driver streams from a

@@ -9,12 +9,21 @@ oddly, and 0x6A/0x6B differ only in the address pin).
 from __future__ import annotations
 
 import errno
+import time
 from dataclasses import dataclass
+from typing import Callable
 
 from pi_app.errors import DeviceNotFoundError, UnknownDeviceError
+from pi_app.hw import chips
 from pi_app.hw.bus import scan_bus
+from pi_app.hw.i2c import I2cBus
 from pi_app.hw.imu import ImuDriver
+from pi_app.hw.lsm6ds import Lsm6dsDriver
+from pi_app.hw.mpu import MpuDriver
 
+# The driver of each family in the chip table.
+_DRIVERS: dict[str, type[MpuDriver] | type[Lsm6dsDriver]] = {
+    chips.INVENSENSE.name: MpuDriver, chips.ST.name: Lsm6dsDriver}
 
 # Attempts per WHO_AM_I read: a transient EIO should not make a present chip look absent.
 _READ_ATTEMPTS = 3
@@ -27,15 +36,13 @@ class Family:
     who_am_i_register: int
     models: dict[int, str]
     addresses: tuple[int, ...]
-    driver: type
+    driver: type[MpuDriver] | type[Lsm6dsDriver]
 
 
 def families() -> list[Family]:
-    """The supported families: InvenSense (pi_app.hw.mpu), then ST (pi_app.hw.lsm6ds)."""
-    from pi_app.hw import lsm6ds, mpu
-    return [Family(module.WHO_AM_I_REGISTER, dict(module.MODELS), tuple(module.ADDRESSES),
-                   driver)
-            for module, driver in ((mpu, mpu.MpuDriver), (lsm6ds, lsm6ds.Lsm6dsDriver))]
+    """The supported families, from the chip table (pi_app.hw.chips)."""
+    return [Family(f.who_am_i_register, chips.models(f), f.addresses, _DRIVERS[f.name])
+            for f in chips.FAMILIES]
 
 
 def supported_ids() -> dict[int, str]:
@@ -46,7 +53,7 @@ def supported_ids() -> dict[int, str]:
     return ids
 
 
-def _read_who_am_i(bus, address: int, register: int) -> int | None:
+def _read_who_am_i(bus: I2cBus, address: int, register: int) -> int | None:
     """WHO_AM_I value, or None when nothing acknowledges (or every attempt fails)."""
     for _ in range(_READ_ATTEMPTS):
         try:
@@ -57,8 +64,10 @@ def _read_who_am_i(bus, address: int, register: int) -> int | None:
     return None
 
 
-def open_imu(bus, address: int, bus_number: int | None = None) -> ImuDriver:
-    """Identify the IMU at `address` on `bus` and return its driver (not yet configured).
+def open_imu(bus: I2cBus, address: int, bus_number: int | None = None, *,
+             sleep_s: Callable[[float], None] = time.sleep) -> ImuDriver:
+    """Identify the IMU at `address` on `bus` and return its driver (not yet configured), which
+    waits with `sleep_s(seconds)` (pass the simulated runner's `clock.sleep_s` on its bus).
 
     Raises DeviceNotFoundError (nothing at the address; lists what answered) or
     UnknownDeviceError (a WHO_AM_I we do not support).
@@ -73,7 +82,7 @@ def open_imu(bus, address: int, bus_number: int | None = None) -> ImuDriver:
         if value is None:
             continue
         if value in family.models:
-            return family.driver(bus, address, value, family.models[value])
+            return family.driver(bus, address, value, family.models[value], sleep_s=sleep_s)
         if first_found is None:
             first_found = value
     if first_found is None:

@@ -6,9 +6,9 @@ accelerometer in g (specific force: an axis pointing up reads about +1 at rest) 
 in deg/s (right-handed). It never shifts axes by a misaligned frame: on overflow it resets the
 FIFO and says so in the returned batch.
 
-The bus object is anything with the smbus2.SMBus methods (`read_byte_data`, `write_byte_data`,
-`read_i2c_block_data`, `write_i2c_block_data`, `i2c_rdwr`): a real `smbus2.SMBus` or
-`pi_app.sim.SimulatedBus`.
+The bus is an `I2cBus` (pi_app.hw.i2c): a real `smbus2.SMBus` or `pi_app.sim.SimulatedBus`; the
+driver cannot tell which. Waits (a device reset) go through `wait_s`, given by whoever opens
+the driver (the simulated runner's clock, or `time.sleep`), never looked up on the bus.
 """
 
 from __future__ import annotations
@@ -16,8 +16,11 @@ from __future__ import annotations
 import abc
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
+
+from pi_app.hw.i2c import I2cBus
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,8 @@ class ImuDriver(abc.ABC):
     fifo_capacity_bytes: int
     frame_bytes: int
 
-    def __init__(self, bus, address: int, who_am_i: int, model: str):
+    def __init__(self, bus: I2cBus, address: int, who_am_i: int, model: str,
+                 sleep_s: Callable[[float], None] = time.sleep):
         self.bus = bus
         self.address = address
         self.who_am_i = who_am_i
@@ -103,8 +107,7 @@ class ImuDriver(abc.ABC):
         # How the driver waits during configure() (e.g. after a device reset), seconds.
         # The sensor reader replaces it with a wait that keeps draining the other chips,
         # whose FIFOs would otherwise overflow while this one restarts.
-        bus_clock = getattr(bus, "clock", None)
-        self.wait_s = bus_clock.sleep_s if bus_clock is not None else time.sleep
+        self.wait_s: Callable[[float], None] = sleep_s
 
     @abc.abstractmethod
     def configure(self, settings: ImuSettings = ImuSettings()) -> None:

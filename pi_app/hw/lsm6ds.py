@@ -19,18 +19,23 @@ The nearest ST output data rate to the requested 1 kHz is 833 Hz (the ODR codes 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 from smbus2 import i2c_msg
 
 from pi_app.errors import BusError, UnknownDeviceError
+from pi_app.hw.chips import ST, models
+from pi_app.hw.i2c import I2cBus
 from pi_app.hw.imu import FifoBatch, ImuDriver, ImuSettings
 
-WHO_AM_I_REGISTER = 0x0F
-MODELS = {0x69: "LSM6DS3", 0x6A: "LSM6DS3TR-C", 0x6C: "LSM6DSOX"}
+WHO_AM_I_REGISTER = ST.who_am_i_register
+#: WHO_AM_I value -> model (the chip table, pi_app.hw.chips, says which document gave each).
+MODELS = models(ST)
 #: 7-bit addresses: SA0 low, SA0 high.
-ADDRESSES = (0x6A, 0x6B)
+ADDRESSES = ST.addresses
 
 # -- shared register map (DS3 9.x, TR-C 9.x, DSOX 9.x) -----------------------------------------
 CTRL1_XL = 0x10      # ODR_XL 7:4, FS_XL 3:2; DS3 BW_XL 1:0; TR-C LPF1_BW_SEL 1; DSOX LPF2_XL_EN 1
@@ -96,19 +101,20 @@ class Lsm6dsDriver(ImuDriver):
     """An LSM6DS3 / LSM6DS3TR-C / LSM6DSOX at `address` on `bus` (smbus2.SMBus-like).
 
     `max_burst_bytes` caps one `i2c_rdwr` read (rounded down to whole FIFO words/frames).
+    `sleep_s(seconds)` is how the driver waits (the public `wait_s`, see ImuDriver).
     """
 
-    def __init__(self, bus, address: int, who_am_i: int, model: str | None = None,
-                 max_burst_bytes: int = 1024):
+    def __init__(self, bus: I2cBus, address: int, who_am_i: int, model: str | None = None,
+                 max_burst_bytes: int = 1024, sleep_s: Callable[[float], None] = time.sleep):
         model = model or MODELS.get(who_am_i)
-        if model not in _PARTS:
+        if model is None or model not in _PARTS:
+            known = ", ".join(f"{name} (0x{value:02X})" for value, name in MODELS.items())
             raise UnknownDeviceError(
                 f"the device at I2C address 0x{address:02X} reports WHO_AM_I 0x{who_am_i:02X}, "
-                "not an LSM6DS3 (0x69), LSM6DS3TR-C (0x6A) or LSM6DSOX (0x6C): check the "
-                "wiring and the configured sensor type",
+                f"not one of {known}: check the wiring and the configured sensor type",
                 bus=getattr(bus, "bus_number", None), address=address, expected=dict(MODELS),
                 found=who_am_i)
-        super().__init__(bus, address, who_am_i, model)
+        super().__init__(bus, address, who_am_i, model, sleep_s)
         self._part = _PARTS[model]
         self.fifo_capacity_bytes = self._part.fifo_capacity_bytes
         self.frame_bytes = 14 if self._part.tagged_fifo else 12

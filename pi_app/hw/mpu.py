@@ -18,14 +18,15 @@ import numpy as np
 from smbus2 import i2c_msg
 
 from pi_app.errors import BusError
+from pi_app.hw.chips import INVENSENSE, models
+from pi_app.hw.i2c import I2cBus
 from pi_app.hw.imu import FifoBatch, ImuDriver, ImuSettings
 
-WHO_AM_I_REGISTER = 0x75
-#: WHO_AM_I value -> model (RM-MPU-6000A 4.32: 0x68; RM-MPU-6500A: 0x70; RM-MPU-9250A 4.38:
-#: 0x71; the MPU-9255 answers 0x73).
-MODELS = {0x68: "MPU-6050", 0x70: "MPU-6500", 0x71: "MPU-9250", 0x73: "MPU-9255"}
+WHO_AM_I_REGISTER = INVENSENSE.who_am_i_register
+#: WHO_AM_I value -> model (the chip table, pi_app.hw.chips, says which document gave each).
+MODELS = models(INVENSENSE)
 #: 7-bit addresses selected by the AD0 pin.
-ADDRESSES = (0x68, 0x69)
+ADDRESSES = INVENSENSE.addresses
 
 # Registers.
 SMPLRT_DIV = 0x19
@@ -81,22 +82,18 @@ def _nearest(options: tuple[int, ...], wanted: float) -> int:
 class MpuDriver(ImuDriver):
     """MPU-6050 / 6500 / 9250 / 9255 on `bus` at `address`.
 
-    `sleep_s(seconds)` waits after the device reset; it defaults to the bus's clock when the
-    bus has one (the simulated bus), else `time.sleep`. It is the public attribute
-    `wait_s`, which the sensor reader replaces so other chips keep being drained meanwhile.
+    `sleep_s(seconds)` waits after the device reset (default `time.sleep`; on the simulated
+    runner, its clock's `sleep_s`). It is the public attribute `wait_s`, which the sensor
+    reader replaces so other chips keep being drained meanwhile.
     """
 
     frame_bytes = FRAME_BYTES
 
-    def __init__(self, bus, address: int, who_am_i: int, model: str,
-                 sleep_s: Callable[[float], None] | None = None):
-        super().__init__(bus, address, who_am_i, model)
+    def __init__(self, bus: I2cBus, address: int, who_am_i: int, model: str,
+                 sleep_s: Callable[[float], None] = time.sleep):
+        super().__init__(bus, address, who_am_i, model, sleep_s)
         self.fifo_capacity_bytes = FIFO_BYTES.get(who_am_i, 512)
         self._gen6500 = who_am_i != 0x68
-        if sleep_s is None:
-            bus_clock = getattr(bus, "clock", None)
-            sleep_s = bus_clock.sleep_s if bus_clock is not None else time.sleep
-        self.wait_s = sleep_s
         self._fifo_suspect = False
         self._rate_hz = 0.0
         self._acc_index = _nearest(ACC_RANGES_G, self.settings.acc_range_g)

@@ -76,6 +76,7 @@ class EventLog:
     events that carry no time of their own."""
 
     def __init__(self, target: str | Path | IO[str], clock_t_s=None):
+        self._file: IO[str]
         if isinstance(target, (str, Path)):
             path = Path(target)
             if not path.parent.is_dir():

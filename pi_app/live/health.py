@@ -51,7 +51,7 @@ class HealthJudge:
         self._last: dict[str, int] = {}
         # New (losses, gaps, i2c_errors, restarts) of each closed window, newest last; losses
         # are overflows + restarts (both empty the FIFO).
-        self._closed: deque[tuple[int, int, int, int]] = deque(maxlen=max(2, self.red_windows))
+        self._closed: deque[tuple[int, ...]] = deque(maxlen=max(2, self.red_windows))
 
     def update(self, t_s: float, present: bool, overflows: int, gaps: int, i2c_errors: int,
                last_error: str | None = None, fifo_restarts: int = 0) -> HealthVerdict:

@@ -23,12 +23,14 @@ from typing import Callable, Iterable, Protocol
 import numpy as np
 
 from pi_app.acquisition.align import FrameAligner
-from pi_app.analysis.drift import MetricBand
+from pi_app.analysis.drift import DriftVerdict, MetricBand
 from pi_app.analysis.pipeline import AnalysisUpdate, Analyzer
+from pi_app.analysis.types import StrideMetrics
 from pi_app.frames import FrameChunk
 from pi_app.live.dial import dial_needle
 from pi_app.live.health import HealthJudge
-from pi_app.live.snapshot import CommandQueue, LiveSnapshot, SensorStatus, SnapshotBox
+from pi_app.live.snapshot import (CommandQueue, LiveSnapshot, ReplayInfo, SensorStatus,
+                                  SnapshotBox)
 from pi_app.records import CoachCommand, CueEvent, CueMode, CueSettings, SensorRole
 
 # How much history the dashboard gets: traces of the last ~4 s at ~100 Hz (the screen has
@@ -169,7 +171,7 @@ class LiveSession:
         # Why R cannot record when no recorder is attached (the command that builds the
         # session says it more precisely, e.g. "started with --no-record").
         self.recording_off_reason = "this run has no session store"
-        self.replay = None                     # a ReplayInfo while a stored session replays
+        self.replay: ReplayInfo | None = None  # while a stored session replays
         self.display_start_s: float | None = None   # sample-clock 00:00 (default: started_s)
         self._health_judges: dict[str, HealthJudge] = {}
         self._health_verdicts: dict = {}
@@ -180,8 +182,8 @@ class LiveSession:
         self.hook_errors = 0
         #: Every cue decision of this session, oldest first (the run's summary counts them).
         self.cues: list[CueEvent] = []
-        self._recent = deque(maxlen=RECENT_STRIDES)
-        self._verdict = None
+        self._recent: deque[StrideMetrics] = deque(maxlen=RECENT_STRIDES)
+        self._verdict: DriftVerdict | None = None
         self._band: MetricBand | None = None   # the relative-phase band judged against now
         self._trace_t: deque[np.ndarray] = deque()
         self._trace_p: deque[np.ndarray] = deque()

@@ -91,7 +91,7 @@ class LiveApp:
         signal.signal(signal.SIGTERM, handler)
 
     # -- the main thread -----------------------------------------------------------------
-    def run_main(self, seconds: float | None = None, on_frame: Callable[[], None] | None = None,
+    def run_main(self, seconds: float | None = None, on_frame: Callable[[], object] | None = None,
                  wall_poll_s: float = 0.05) -> None:
         """The main thread's loop until `seconds` of clock time passed, the stop event is
         set, the coach quits or a thread died: draw the newest snapshot (with a UI) and turn

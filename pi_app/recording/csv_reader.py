@@ -56,12 +56,14 @@ _POW10 = np.array([float(10 ** k) for k in range(16)])
 
 def acc_columns(segment: str) -> tuple[str, str, str]:
     """Spec column names of a segment's accelerometer, x, y, z (g)."""
-    return tuple(f"{segment}_acc_{a}_g" for a in AXES)
+    x, y, z = (f"{segment}_acc_{a}_g" for a in AXES)
+    return x, y, z
 
 
 def gyro_columns(segment: str) -> tuple[str, str, str]:
     """Spec column names of a segment's gyroscope, x, y, z (deg/s)."""
-    return tuple(f"{segment}_gyr_{a}_dps" for a in AXES)
+    x, y, z = (f"{segment}_gyr_{a}_dps" for a in AXES)
+    return x, y, z
 
 
 def _display(path: Path) -> str:
@@ -481,7 +483,7 @@ class RecordingReader:
             t_prev, prev_lines, t_cur, lines = t_s[:-1], lines[:-1], t_s[1:], lines[1:]
         else:
             t_prev = np.concatenate(([state.last_t_s], t_s[:-1]))
-            prev_lines = np.concatenate(([state.last_line], lines[:-1]))
+            prev_lines = np.concatenate((np.asarray([state.last_line]), lines[:-1]))
             t_cur = t_s
         dt_s = t_cur - t_prev
         bad = np.flatnonzero(dt_s <= 0)
@@ -666,6 +668,12 @@ def _number(p, line: int, column: str, text: str, optional: bool) -> float | Non
     return value
 
 
+def _required_number(p, line: int, column: str, text: str) -> float:
+    value = _number(p, line, column, text, optional=False)
+    assert value is not None            # _number raises for an empty required field
+    return value
+
+
 def read_steps_csv(path) -> list[Step]:
     """Steps CSV (`t_s,side`) -> list of Step, in file order."""
     steps = []
@@ -674,7 +682,7 @@ def read_steps_csv(path) -> list[Step]:
         if side not in ("R", "L", ""):
             raise InputFileError(f"{path}, line {line}: side is {row['side']!r}; use R, L or "
                                  "leave it empty.", path=str(path), line=line)
-        steps.append(Step(t_s=_number(path, line, "t_s", row["t_s"], False), side=side))
+        steps.append(Step(t_s=_required_number(path, line, "t_s", row["t_s"]), side=side))
     return steps
 
 

@@ -14,26 +14,23 @@ import numpy as np
 
 from pi_app.clock import Clock, ManualClock, ScaledClock, WallClock
 from pi_app.errors import ConfigError
+from pi_app.hw.chips import ChipModel, by_model
 from pi_app.sim.bus import SimulatedBus
 
 __all__ = ["open_simulated_bus", "ManualClock", "ScaledClock", "WallClock", "SimulatedBus",
            "CHIP_CHOICES"]
 
-# chip name -> (family, model, pelvis address, thorax address)
-_CHIPS = {
-    "mpu6050": ("invensense", "MPU-6050", 0x68, 0x69),
-    "mpu6500": ("invensense", "MPU-6500", 0x68, 0x69),
-    "mpu9250": ("invensense", "MPU-9250", 0x68, 0x69),
-    "lsm6ds3": ("st", "LSM6DS3", 0x6A, 0x6B),
-    "lsm6ds3trc": ("st", "LSM6DS3TR-C", 0x6A, 0x6B),
-    "lsm6dsox": ("st", "LSM6DSOX", 0x6A, 0x6B),
-}
+# The parts there is an emulator for (pi_app/sim/chips), by simulator name ("mpu6050"); the
+# pelvis IMU sits at the family's lower address, the thorax IMU at the higher one.
+_EMULATED = ("MPU-6050", "MPU-6500", "MPU-9250", "LSM6DS3", "LSM6DS3TR-C", "LSM6DSOX")
+_CHIPS: dict[str, ChipModel] = {chip.sim_name: chip for chip in map(by_model, _EMULATED)}
 CHIP_CHOICES = tuple(_CHIPS)
 
 
 def _make_chip(name: str, role: str, source, clock: Clock, rng: np.random.Generator):
-    family, model, pelvis_addr, thorax_addr = _CHIPS[name]
-    address = pelvis_addr if role == "pelvis" else thorax_addr
+    chip = _CHIPS[name]
+    family, model = chip.family.name, chip.model
+    address = chip.family.addresses[0 if role == "pelvis" else 1]
     # Real MEMS oscillators are off by a fraction of a percent; each chip gets its own error.
     clock_error = float(rng.uniform(-0.005, 0.005))
     if family == "invensense":
@@ -54,7 +51,7 @@ def parse_chips(chips: str) -> tuple[str, str]:
         raise ConfigError(
             f"unknown simulated chips {chips!r}: use one of {', '.join(CHIP_CHOICES)} "
             "or PELVIS+THORAX, e.g. mpu6050+lsm6dsox")
-    if _CHIPS[names[0]][2] > _CHIPS[names[1]][3]:
+    if _CHIPS[names[0]].family.addresses[0] > _CHIPS[names[1]].family.addresses[1]:
         # The pelvis IMU must sit at the lower address (that is how roles are assigned).
         raise ConfigError(
             f"simulated chips {chips!r} would put the pelvis IMU at a higher address than the "

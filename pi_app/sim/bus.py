@@ -12,9 +12,13 @@ import ctypes
 import errno
 import os
 from dataclasses import dataclass
-from typing import Iterable, Protocol
+from typing import TYPE_CHECKING, Iterable, Protocol, Sequence
 
 from pi_app.clock import Clock
+
+if TYPE_CHECKING:
+    from smbus2 import i2c_msg
+    from pi_app.sim.scenarios import Scenario
 
 # smbus2 caps SMBus block transfers at 32 bytes (I2C_SMBUS_BLOCK_MAX).
 SMBUS_BLOCK_MAX = 32
@@ -75,7 +79,7 @@ class SimulatedBus:
         self.faults = faults
         self.bus_number = bus_number
         self.counters = BusCounters()
-        self.scenario = None
+        self.scenario: Scenario | None = None
         self._was_absent: dict[int, bool] = {a: False for a in self.chips}
         self._pointer: dict[int, int] = {}
         self.fd = None
@@ -85,7 +89,7 @@ class SimulatedBus:
     def __enter__(self) -> "SimulatedBus":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def open(self, bus: int | str) -> None:
@@ -117,51 +121,51 @@ class SimulatedBus:
         return chip
 
     # -- SMBus byte/block calls --------------------------------------------------------------
-    def read_byte_data(self, i2c_addr: int, register: int, force=None) -> int:
+    def read_byte_data(self, i2c_addr: int, register: int, force: bool | None = None) -> int:
         data = self._chip(i2c_addr).read(register, 1)
         self.counters.bytes_read += 1
         return data[0]
 
-    def write_byte_data(self, i2c_addr: int, register: int, value: int, force=None) -> None:
+    def write_byte_data(self, i2c_addr: int, register: int, value: int, force: bool | None = None) -> None:
         self._chip(i2c_addr).write(register, bytes([value & 0xFF]))
         self.counters.bytes_written += 2
 
-    def read_word_data(self, i2c_addr: int, register: int, force=None) -> int:
+    def read_word_data(self, i2c_addr: int, register: int, force: bool | None = None) -> int:
         data = self._chip(i2c_addr).read(register, 2)
         self.counters.bytes_read += 2
         return data[0] | (data[1] << 8)
 
     def read_i2c_block_data(self, i2c_addr: int, register: int, length: int,
-                            force=None) -> list[int]:
+                            force: bool | None = None) -> list[int]:
         if length > SMBUS_BLOCK_MAX:
             raise ValueError(f"Desired block length over {SMBUS_BLOCK_MAX} bytes")
         data = self._chip(i2c_addr).read(register, length)
         self.counters.bytes_read += length
         return list(data)
 
-    def write_i2c_block_data(self, i2c_addr: int, register: int, data: list[int],
-                             force=None) -> None:
+    def write_i2c_block_data(self, i2c_addr: int, register: int, data: Sequence[int],
+                             force: bool | None = None) -> None:
         if len(data) > SMBUS_BLOCK_MAX:
             raise ValueError(f"Data length cannot exceed {SMBUS_BLOCK_MAX} bytes")
         self._chip(i2c_addr).write(register, bytes(d & 0xFF for d in data))
         self.counters.bytes_written += 1 + len(data)
 
-    def read_byte(self, i2c_addr: int, force=None) -> int:
+    def read_byte(self, i2c_addr: int, force: bool | None = None) -> int:
         chip = self._chip(i2c_addr)
         register = self._pointer.get(i2c_addr, 0)
         self.counters.bytes_read += 1
         return chip.read(register, 1)[0]
 
-    def write_byte(self, i2c_addr: int, value: int, force=None) -> None:
+    def write_byte(self, i2c_addr: int, value: int, force: bool | None = None) -> None:
         self._chip(i2c_addr)
         self._pointer[i2c_addr] = value & 0xFF
         self.counters.bytes_written += 1
 
-    def write_quick(self, i2c_addr: int, force=None) -> None:
+    def write_quick(self, i2c_addr: int, force: bool | None = None) -> None:
         self._chip(i2c_addr)
 
     # -- combined transactions ----------------------------------------------------------------
-    def i2c_rdwr(self, *i2c_msgs) -> None:
+    def i2c_rdwr(self, *i2c_msgs: i2c_msg) -> None:
         """Run smbus2 `i2c_msg` messages as one combined transaction: a write sets the
         register pointer (first byte) and writes the rest; a read fills the message buffer
         from the pointer."""

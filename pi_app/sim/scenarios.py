@@ -23,6 +23,7 @@ import numpy as np
 
 from pi_app.errors import ConfigError
 from pi_app.sim.body import Gait, PhaseRamp, SegmentMotion, SimulatedImu, random_rotation
+from pi_app.sim.bus import FaultPlan
 from pi_app.sim.faults import CombinedFaults, Dropout, RandomTransactionFailures
 from pi_app.sim.truth import Truth
 
@@ -101,7 +102,7 @@ class Scenario:
     segments: dict[str, SegmentMotion]
     sensors: dict[str, SimulatedImu]
     truth: Truth
-    faults: object | None = None
+    faults: FaultPlan | None = None
     params: dict = field(default_factory=dict)
 
     def sensor_source(self, role: str, ideal: bool = False) -> SimulatedImu:

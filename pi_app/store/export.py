@@ -136,7 +136,8 @@ def import_recording(store: SessionStore, path: str | Path, info: SessionInfo | 
         clock.advance(len(chunk) / reader.rate_hz)
     recorder.on_update(analyzer.finish())
     recorder.close()
-    if recorder.warning:
+    if recorder.warning or recorder.session_id is None:
         from pi_app.store.store import SessionStoreError
-        raise SessionStoreError(recorder.warning, path=str(store.path))
-    return int(recorder.session_id)
+        raise SessionStoreError(recorder.warning or f"the recording was not stored in {store.path}",
+                                path=str(store.path))
+    return recorder.session_id

@@ -62,7 +62,8 @@ def _v2(conn: sqlite3.Connection) -> None:
         if key not in ids:
             cur = conn.execute("INSERT INTO athletes (name, name_key, created_unix_s) "
                                "VALUES (?, ?, ?)", (" ".join(name.split()), key, start_unix_s))
-            ids[key] = int(cur.lastrowid)
+            assert cur.lastrowid is not None        # set by the INSERT
+            ids[key] = cur.lastrowid
         conn.execute("UPDATE sessions SET athlete_ref = ? WHERE id = ?", (ids[key], session_id))
 
 

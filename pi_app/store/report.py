@@ -321,10 +321,10 @@ def write_report(store: SessionStore, session_id: int, path: str | Path,
         ref = float(centers[np.isfinite(centers)][-1])
     if ref is not None and rel.size:
         y = _wrap_near(rel, ref)
-        c = _wrap_near(centers, ref)
-        if np.isfinite(c).any():
-            a.fill_between(t_min, c - halfs, c + halfs, step="mid", color=_GREEN, alpha=0.2,
-                           lw=0, label="band")
+        band_c = _wrap_near(centers, ref)
+        if np.isfinite(band_c).any():
+            a.fill_between(t_min, band_c - halfs, band_c + halfs, step="mid", color=_GREEN,
+                           alpha=0.2, lw=0, label="band")
         drift = np.array([m.drift for m in strides], dtype=bool)
         a.plot(t_min[good & ~drift], y[good & ~drift], ".", color=_BLUE, ms=3.5, label="stride")
         a.plot(t_min[drift], y[drift], ".", color=_RED, ms=4.5, label="drifting stride")

@@ -107,7 +107,7 @@ class SessionRecorder:
                  on_commit: Callable[[float | None], None] | None = None):
         if not 0.0 < commit_interval_s <= 1.0:
             raise ValueError("commit_interval_s must be in (0, 1] s (the 1 s loss promise)")
-        self.store = store
+        self.store: SessionStore | None = store
         self.info = info
         self.commit_interval_s = float(commit_interval_s)
         self.clock = clock if clock is not None else WallClock()
@@ -124,8 +124,9 @@ class SessionRecorder:
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._backlog = 0
         self._started = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="session-writer", daemon=True)
-        self._thread.start()
+        thread = threading.Thread(target=self._run, name="session-writer", daemon=True)
+        self._thread: threading.Thread | None = thread
+        thread.start()
         self._started.wait(30.0)
 
     @classmethod
@@ -185,7 +186,8 @@ class SessionRecorder:
             return
         try:
             self._last_t_s = float(chunk.t_s[-1])
-            self._put(("chunk", FrameChunk(_copy(chunk.t_s), _copy(chunk.pelvis_acc_g),
+            self._put(("chunk", FrameChunk(np.array(chunk.t_s, dtype=np.float64, copy=True),
+                                           _copy(chunk.pelvis_acc_g),
                                            _copy(chunk.pelvis_gyro_dps),
                                            _copy(chunk.thorax_acc_g),
                                            _copy(chunk.thorax_gyro_dps))))
@@ -272,9 +274,11 @@ class SessionRecorder:
 
     # -- the writer thread -------------------------------------------------------------------
     def _run(self) -> None:
+        store = self.store
+        assert store is not None            # only a recorder that opened its store runs
         conn = None
         try:
-            conn = self.store.connect()
+            conn = store.connect()
             with conn:
                 cur = conn.execute(
                     "INSERT INTO sessions (athlete_name, athlete_id, notes, start_unix_s, "
@@ -292,9 +296,10 @@ class SessionRecorder:
                      self.info.programme_session, self.info.planned_duration_s,
                      self.info.feedback, self.info.feedback_fraction,
                      self.info.target_offset_deg))
-                self.session_id = int(cur.lastrowid)
+                assert cur.lastrowid is not None    # set by the INSERT
+                self.session_id = cur.lastrowid
         except (sqlite3.Error, OSError, SessionStoreError) as err:
-            self._stop_with(_warning_for(err, self.store.path))
+            self._stop_with(_warning_for(err, store.path))
             self._started.set()
             if conn is not None:
                 conn.close()
@@ -327,6 +332,8 @@ class SessionRecorder:
         events: list[tuple] = []
         next_commit_s = first_commit_s
         seq = 0
+        store = self.store
+        assert store is not None            # _run's
 
         def commit(end_reason: str | None = None) -> bool:
             nonlocal seq, next_commit_s
@@ -364,7 +371,7 @@ class SessionRecorder:
                         (first, last, n_rows, time.time(),
                          time.time() if end_reason else None, end_reason, sid))
             except (sqlite3.Error, OSError) as err:
-                self._stop_with(_warning_for(err, self.store.path))
+                self._stop_with(_warning_for(err, store.path))
                 try:
                     # Record why, if the database still takes a small write.
                     with conn:

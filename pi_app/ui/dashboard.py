@@ -319,7 +319,7 @@ class Dashboard:
         # The banner's bottom rule is drawn centred on its edge: its region reaches the alert.
         self.g_top = R(0, 0, 1920, 158)
         self._surface = None
-        self._last_target = None
+        self._last_target: pygame.Surface | None = None
         self._keys: dict = {}
         self._trace_layers: dict = {}
         self.dirty_rects: list[pygame.Rect] = []
@@ -579,8 +579,10 @@ class Dashboard:
         for i, st in enumerate(strides):
             age = (len(strides) - 1 - i) / max(1, N_STRIDES_SHOWN - 1)
             rad = R * (0.82 - 0.3 * age)
-            x, y = self._dial_pt(st.rel_phase_deg, rad)
-            inside = _in_band(st.rel_phase_deg, s.band_deg)
+            rel = st.rel_phase_deg
+            assert rel is not None              # filtered above
+            x, y = self._dial_pt(rel, rad)
+            inside = _in_band(rel, s.band_deg)
             size = px(13) if i == len(strides) - 1 else px(9)
             colour = W.OK if inside is not False else W.WARN
             if inside is False:  # square = outside the band, disc = inside
@@ -634,11 +636,11 @@ class Dashboard:
             pygame.draw.rect(surf, W.BAND_FILL, band)
             for yy in (band.top, band.bottom):
                 pygame.draw.line(surf, W.BAND_EDGE, (plot.x, yy), (plot.right, yy), px(2))
-        for dev in (-90, -45, 0, 45, 90):
-            yy = y_of(dev)
-            pygame.draw.line(surf, W.FAINT if dev else W.DIM, (plot.x, yy), (plot.right, yy),
-                             1 if dev else px(2))
-            t.blit(surf, f"{dev:+d}°" if dev else "0", px(24), (plot.x - px(8), yy), W.DIM,
+        for tick_deg in (-90, -45, 0, 45, 90):
+            yy = y_of(tick_deg)
+            pygame.draw.line(surf, W.FAINT if tick_deg else W.DIM, (plot.x, yy),
+                             (plot.right, yy), 1 if tick_deg else px(2))
+            t.blit(surf, f"{tick_deg:+d}°" if tick_deg else "0", px(24), (plot.x - px(8), yy), W.DIM,
                    anchor="midright")
         if centre is None:
             t.blit(surf, "no strides yet", px(34), plot.center, W.DIM, anchor="center")

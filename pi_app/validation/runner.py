@@ -85,8 +85,8 @@ class DatasetScore:
             if self.n_matched_with_truth_rel:
                 m["rotation_coverage"] = (len(self.stride_errors["rel_phase_cmae_deg"])
                                           / self.n_matched_with_truth_rel)
-            for key, errs in self.stride_errors.items():
-                m[key] = float(np.mean(errs)) if errs else None
+            for key, stride_errs in self.stride_errors.items():
+                m[key] = float(np.mean(stride_errs)) if stride_errs else None
         if self.window_errors_spm or self.windows_missing:
             m["window_cadence_mae_spm"] = (float(np.mean(self.window_errors_spm))
                                            if self.window_errors_spm else None)

@@ -21,8 +21,8 @@ MAX_INTERVAL_S = 0.60
 MAX_DEVIATION_FROM_MEDIAN = 0.25
 
 
-def match_steps(truth_t_s: Sequence[float], detected_t_s: Sequence[float],
-                tol_s: float = 0.05) -> list[tuple[int, int]]:
+def match_steps(truth_t_s: Sequence[float] | np.ndarray,
+                detected_t_s: Sequence[float] | np.ndarray, tol_s: float = 0.05) -> list[tuple[int, int]]:
     """One-to-one matching of detected to truth event times (s) within +-tol_s.
 
     Candidate pairs are taken closest first (ties: earlier truth, then earlier detection), so

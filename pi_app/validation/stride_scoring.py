@@ -73,7 +73,7 @@ def score_strides(truth: Sequence[StrideMetrics], detected: Sequence[StrideMetri
     pairs = match_strides([s.t_start_s for s in truth], [s.t_start_s for s in detected], tol_s)
     errors = {key: _abs_errors(pairs, truth, detected, name, circular)
               for key, (name, circular) in SCORED_METRICS.items()}
-    result = {
+    result: dict[str, object] = {
         "n_truth": len(truth),
         "n_detected": len(detected),
         "n_matched": len(pairs),
