@@ -203,7 +203,9 @@ def _open_bus(ctx: DoctorContext) -> tuple[I2cBus, Clock]:
 
 
 def check_sensors(ctx: DoctorContext) -> list[CheckResult]:
-    """IMUs found (WHO_AM_I) and a short live read; then effective vs configured rate."""
+    """IMUs found (WHO_AM_I) and a short live read; then effective vs configured rate. The
+    IMUs are those `pi-app run` reads: the configured addresses, else whatever answers."""
+    from pi_app.acquisition.sensor_thread import SensorSpec
     from pi_app.acquisition.setup import open_reader, probe_bus
     from pi_app.errors import PiAppError
     from pi_app.hw.detect import open_imu
@@ -223,13 +225,17 @@ def check_sensors(ctx: DoctorContext) -> list[CheckResult]:
     except PiAppError as err:
         return [CheckResult(imu_name, FAIL, str(err), "fix the I2C checks above first"), not_run]
     try:
-        probe = probe_bus(bus, s.bus, settings)
+        if s.pelvis_address:
+            specs = [SensorSpec("pelvis", s.pelvis_address, settings),
+                     SensorSpec("thorax", s.thorax_address, settings)]
+        else:
+            specs = probe_bus(bus, s.bus, settings).specs
         found = []
-        for spec in probe.specs:
+        for spec in specs:
             driver = open_imu(bus, spec.address, bus_number=s.bus, sleep_s=clock.sleep_s)
             found.append(f"{spec.role} {driver.model} at 0x{spec.address:02X} "
                          f"(WHO_AM_I 0x{driver.who_am_i:02X})")
-        reader = open_reader(bus, clock, probe.specs, bus_number=s.bus, settings=settings)
+        reader = open_reader(bus, clock, specs, bus_number=s.bus, settings=settings)
         end_s = clock.now_s() + ctx.stream_s
         while clock.now_s() < end_s:
             reader.poll()
@@ -243,7 +249,7 @@ def check_sensors(ctx: DoctorContext) -> list[CheckResult]:
         bus.close()
     where = " (simulated)" if ctx.simulate else ""
     silent = [role for role, h in health.items() if h["samples"] == 0]
-    if len(probe.specs) < 2:
+    if len(specs) < 2:
         imu = CheckResult(imu_name, FAIL, f"only one IMU{where}: {'; '.join(found)}",
                           "connect the thorax IMU with the other address pin setting "
                           "(AD0/SA0 high)")

@@ -128,6 +128,25 @@ def test_sensors_one_imu(ctx):
     assert rate.status == PASS
 
 
+def test_sensors_checks_the_configured_addresses_not_what_else_answers(ctx):
+    # Found by the lab (i2c-stub): with pelvis_address/thorax_address set, doctor scanned the
+    # bus and judged the chips at 0x68/0x69 instead of saying that nothing answers at the
+    # configured 0x6A, which is what `pi-app run` then fails on.
+    ctx.config = loads_config("[sensors]\npelvis_address = 0x6A\nthorax_address = 0x6B\n")
+    imu, rate = doctor.check_sensors(ctx)
+    assert imu.status == FAIL and imu.detail.startswith("no device answered at address 0x6A")
+    assert rate.status == SKIP
+
+
+def test_sensors_configured_addresses_that_answer_pass(ctx):
+    # The simulated MPU-6050 pair answers at 0x68/0x69: configured the other way round, the
+    # roles follow the config.
+    ctx.config = loads_config("[sensors]\npelvis_address = 0x69\nthorax_address = 0x68\n")
+    imu, rate = doctor.check_sensors(ctx)
+    assert imu.status == PASS and "pelvis MPU-6050 at 0x69" in imu.detail
+    assert "thorax MPU-6050 at 0x68" in imu.detail and rate.status == PASS
+
+
 def test_sensors_bus_error(ctx):
     from pi_app.errors import BusError
     def fail(c):
