@@ -13,6 +13,7 @@ hardware cannot pass; they are shown as skipped with "not a Raspberry Pi", not a
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import subprocess
@@ -44,6 +45,8 @@ SETUP_FIX = "run `sudo ./install.sh` from the pi-app checkout, then reboot"
 DRI_DIRS = tuple(Path(p) for p in ("/usr/lib/aarch64-linux-gnu/dri", "/usr/lib/arm-linux-gnueabihf/dri",
                                    "/usr/lib/x86_64-linux-gnu/dri", "/usr/lib/dri"))
 PI_DRI_DRIVERS = ("vc4_dri.so", "v3d_dri.so")
+# Mesa's software renderer for display-only KMS devices (vkms, simpledrm) with no GPU driver.
+SOFTWARE_DRI_DRIVER = "kms_swrast_dri.so"
 DRI_FIX = "sudo apt-get install libgl1-mesa-dri (or re-run sudo ./install.sh)"
 
 # Config sections of config.txt that apply to a Pi 4 or 5 (others, like [pi3], do not).
@@ -100,6 +103,45 @@ def probe_audio(device: str) -> tuple[bool, str]:
     return _python_probe(_AUDIO_PROBE, env)
 
 
+class _DrmVersion(ctypes.Structure):
+    """struct drm_version of <drm/drm.h> (DRM_IOCTL_VERSION)."""
+
+    _fields_ = [("major", ctypes.c_int), ("minor", ctypes.c_int), ("patch", ctypes.c_int),
+                ("name_len", ctypes.c_size_t), ("name", ctypes.c_char_p),
+                ("date_len", ctypes.c_size_t), ("date", ctypes.c_char_p),
+                ("desc_len", ctypes.c_size_t), ("desc", ctypes.c_char_p)]
+
+
+# _IOWR('d', 0x00, struct drm_version)
+_DRM_IOCTL_VERSION = (3 << 30) | (ctypes.sizeof(_DrmVersion) << 16) | (ord("d") << 8)
+
+
+def drm_driver_names(dev_dir: Path = Path("/dev")) -> list[str]:
+    """The kernel driver names of the KMS/DRM devices (/dev/dri/card*), as Mesa's loader asks
+    for them (DRM_IOCTL_VERSION): e.g. "vc4", "v3d" on a Pi 4, "vkms" in the lab. Devices that
+    cannot be opened are left out."""
+    import fcntl
+    names = []
+    for card in sorted((dev_dir / "dri").glob("card*")):
+        try:
+            fd = os.open(card, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            version = _DrmVersion()
+            fcntl.ioctl(fd, _DRM_IOCTL_VERSION, version)        # the lengths
+            name = ctypes.create_string_buffer(version.name_len + 1)
+            version = _DrmVersion(name_len=version.name_len,
+                                  name=ctypes.cast(name, ctypes.c_char_p))
+            fcntl.ioctl(fd, _DRM_IOCTL_VERSION, version)
+            names.append(name.value.decode(errors="replace"))
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+    return names
+
+
 @dataclass
 class DoctorContext:
     """Everything the checks look at. Defaults are the real system."""
@@ -118,6 +160,7 @@ class DoctorContext:
     audio_probe: Callable[[str], tuple[bool, str]] = probe_audio
     open_bus: Callable[["DoctorContext"], tuple[I2cBus, Clock]] | None = None
     dri_dirs: tuple[Path, ...] = DRI_DIRS
+    drm_drivers: Callable[[Path], list[str]] = drm_driver_names
     #: The Raspberry Pi model string, or None off a Pi (Pi-only checks are then skipped).
     board: str | None = field(default_factory=pi_model)
     service_active: bool = field(default=False, init=False)
@@ -311,15 +354,26 @@ def check_display(ctx: DoctorContext) -> CheckResult:
 
 
 def check_dri_drivers(ctx: DoctorContext) -> CheckResult:
-    """Mesa's vc4/v3d DRI drivers, without which SDL cannot open a KMS/DRM window."""
-    name = "Mesa DRI drivers (vc4/v3d)"
+    """The Mesa DRI driver the KMS/DRM device needs, without which SDL cannot open a KMS/DRM
+    window: on a Pi (vc4, and v3d for the GPU) vc4_dri.so or v3d_dri.so; for a display-only
+    device (vkms, simpledrm) its own or Mesa's software kms_swrast_dri.so. With no device to
+    ask, what a Pi needs."""
+    name = "Mesa DRI drivers"
     if not ctx.config.display.enabled:
         return CheckResult(name, SKIP, "[display] enabled = false")
-    found = [d / f for d in ctx.dri_dirs for f in PI_DRI_DRIVERS if (d / f).exists()]
+    drivers = ctx.drm_drivers(ctx.dev_dir)
+    kernel = [k for k in drivers if k not in ("vc4", "v3d")]
+    is_pi = not drivers or len(kernel) < len(drivers)
+    wanted = (PI_DRI_DRIVERS if is_pi
+              else tuple(f"{k}_dri.so" for k in kernel) + (SOFTWARE_DRI_DRIVER,))
+    found = [d / f for d in ctx.dri_dirs for f in wanted if (d / f).exists()]
+    for_what = "" if is_pi else f" for KMS/DRM driver {', '.join(kernel)}"
     if not found:
-        return CheckResult(name, FAIL, f"no {' or '.join(PI_DRI_DRIVERS)} in "
+        return CheckResult(name, FAIL, f"no {' or '.join(wanted)}{for_what} in "
                            f"{', '.join(map(str, ctx.dri_dirs))}", DRI_FIX)
-    return CheckResult(name, PASS, ", ".join(map(str, found)))
+    software = "" if is_pi or found[0].name != SOFTWARE_DRI_DRIVER else \
+        " (software rendering)"
+    return CheckResult(name, PASS, ", ".join(map(str, found)) + for_what + software)
 
 
 def check_audio(ctx: DoctorContext) -> CheckResult:

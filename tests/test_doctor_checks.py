@@ -209,6 +209,29 @@ def test_mesa_dri_drivers(ctx):
     assert doctor.check_dri_drivers(ctx).status == SKIP
 
 
+def test_mesa_dri_driver_for_the_kms_device_there_is(ctx):
+    # The lab's guest (x86, vkms) has no vc4/v3d DRI drivers and needs none: Mesa renders for
+    # a display-only device with kms_swrast. A Pi's vc4 device still needs vc4/v3d.
+    dri = ctx.dri_dirs[0]
+    ctx.drm_drivers = lambda dev_dir: ["vkms"]
+    r = doctor.check_dri_drivers(ctx)
+    assert r.status == FAIL and "kms_swrast_dri.so for KMS/DRM driver vkms" in r.detail
+    (dri / "kms_swrast_dri.so").touch()
+    r = doctor.check_dri_drivers(ctx)
+    assert r.status == PASS and r.detail.endswith("for KMS/DRM driver vkms (software rendering)")
+    ctx.drm_drivers = lambda dev_dir: ["v3d", "vc4"]
+    r = doctor.check_dri_drivers(ctx)
+    assert r.status == FAIL and "vc4_dri.so or v3d_dri.so" in r.detail
+    (dri / "v3d_dri.so").touch()
+    assert doctor.check_dri_drivers(ctx).status == PASS
+
+
+def test_drm_driver_names_without_devices_is_empty(tmp_path):
+    (tmp_path / "dri").mkdir()
+    (tmp_path / "dri" / "card0").write_text("")      # a plain file: the ioctl fails
+    assert doctor.drm_driver_names(tmp_path) == []
+
+
 def test_off_a_pi_the_pi_only_checks_are_expected_not_failed(ctx):
     ctx.board = None            # a laptop: nothing of the Pi is there, but a sound card
     (ctx.dev_dir / "snd/pcmC0D0p").touch()
@@ -217,7 +240,7 @@ def test_off_a_pi_the_pi_only_checks_are_expected_not_failed(ctx):
     by_name = {r.name: r for r in results}
     pi_only = [r for r in results if r.detail.startswith("not a Raspberry Pi")]
     assert {r.name for r in pi_only} >= {"I2C enabled at 400 kHz", "I2C device " + str(
-        ctx.dev_dir / "i2c-1"), "display (KMS/DRM)", "Mesa DRI drivers (vc4/v3d)", "GPIO chip",
+        ctx.dev_dir / "i2c-1"), "display (KMS/DRM)", "Mesa DRI drivers", "GPIO chip",
         "service pi-app"}
     assert all(r.status == SKIP and r.fix for r in pi_only)
     # The simulated sensors still have to work anywhere.
