@@ -12,6 +12,7 @@ it was captured, so every read bounds t0 from above; prompt reads make the bound
 
 from __future__ import annotations
 
+import array
 import ctypes
 import json
 import os
@@ -20,7 +21,19 @@ import time
 import wave
 
 RATE_HZ, CHANNELS, CHUNK = 48000, 2, 960
-SND_PCM_STREAM_CAPTURE, SND_PCM_FORMAT_S16_LE, SND_PCM_ACCESS_RW_INTERLEAVED = 1, 2, 3
+SND_PCM_STREAM_CAPTURE, SND_PCM_ACCESS_RW_INTERLEAVED = 1, 3
+# <alsa/pcm.h> format codes -> (bytes per sample, how to turn a chunk into int16 samples).
+SND_PCM_FORMAT_S16_LE, SND_PCM_FORMAT_S32_LE, SND_PCM_FORMAT_FLOAT_LE = 2, 10, 14
+FORMATS = {
+    SND_PCM_FORMAT_S16_LE: ("S16_LE", 2, lambda raw: raw),
+    SND_PCM_FORMAT_S32_LE: ("S32_LE", 4, lambda raw: _to_s16(raw, "i", 1.0 / 65536.0)),
+    SND_PCM_FORMAT_FLOAT_LE: ("FLOAT_LE", 4, lambda raw: _to_s16(raw, "f", 32767.0)),
+}
+
+
+def _to_s16(raw: bytes, code: str, scale: float) -> bytes:
+    values = array.array(code, raw)
+    return array.array("h", (max(-32768, min(32767, int(v * scale))) for v in values)).tobytes()
 
 
 def main(argv: list[str]) -> int:
@@ -34,16 +47,21 @@ def main(argv: list[str]) -> int:
     # snd-aloop's capture side must use the format its playback side already runs at (the
     # app's mixer opens first): try the usual ones. A 1 s buffer: reads under emulation come
     # late, and an overrun loses the time mapping.
-    for rate_hz, channels in ((RATE_HZ, CHANNELS), (44100, 1), (44100, 2), (48000, 1)):
-        err = lib.snd_pcm_set_params(pcm, SND_PCM_FORMAT_S16_LE, SND_PCM_ACCESS_RW_INTERLEAVED,
+    # SDL's ALSA driver may open the playback side as S16, S32 or float (its mixer's choice).
+    tried = [(fmt, rate_hz, channels) for fmt in FORMATS
+             for rate_hz, channels in ((RATE_HZ, CHANNELS), (44100, 2), (44100, 1), (48000, 1))]
+    for fmt, rate_hz, channels in tried:
+        err = lib.snd_pcm_set_params(pcm, fmt, SND_PCM_ACCESS_RW_INTERLEAVED,
                                      channels, rate_hz, 0, 1000000)
         if err == 0:
             break
     else:
-        print(f"arec: {device} accepts none of the S16_LE formats tried: error {err}",
-              file=sys.stderr)
+        names = ", ".join(v[0] for v in FORMATS.values())
+        print(f"arec: {device} accepts none of the formats tried ({names}; 44.1/48 kHz, "
+              f"mono/stereo): error {err}", file=sys.stderr)
         return 1
-    buf = (ctypes.c_int16 * (CHUNK * channels))()
+    fmt_name, width, to_s16 = FORMATS[fmt]
+    buf = ctypes.create_string_buffer(CHUNK * channels * width)
     segments = [{"first_frame": 0, "t0_s": None}]
     seg_frames = 0
     total = 0
@@ -63,7 +81,7 @@ def main(argv: list[str]) -> int:
                 segments.append({"first_frame": total, "t0_s": None})
                 seg_frames = 0
                 continue
-            w.writeframes(bytes(buf)[: n * channels * 2])
+            w.writeframes(to_s16(buf.raw[: n * channels * width]))
             total += n
             seg_frames += n
             bound = t - seg_frames / rate_hz
@@ -72,7 +90,8 @@ def main(argv: list[str]) -> int:
                 seg["t0_s"] = bound
     lib.snd_pcm_close(pcm)
     with open(out + ".json", "w") as f:
-        json.dump({"rate_hz": rate_hz, "channels": channels, "frames": total,
+        json.dump({"rate_hz": rate_hz, "channels": channels, "format": fmt_name,
+                   "frames": total,
                    "segments": segments, "xruns": xruns}, f)
     return 0
 
