@@ -117,20 +117,23 @@ def run(args) -> int:
             print(path)
         return 0
 
+    ui, why = _open_ui(cfg, args.headless)
+    headless = ui is None
+    if why:
+        print(f"pi-app: {why}.", file=sys.stderr)
+    from pi_app.coaching.live import choose_on_dashboard, plan_for, target_offset_for
+    if not args.athlete.strip():
+        args.athlete = choose_on_dashboard(ui, args.state_dir, cfg.coaching.choose_athlete_s,
+                                           WallClock())
     plan = None
     if args.athlete.strip():
-        from pi_app.coaching.live import plan_for
         from pi_app.coaching.plan import config_for
         plan = plan_for(args.state_dir, args.athlete)
         print(f"pi-app demo: {plan.describe()}.", file=sys.stderr)
         if plan.session is not None:
             cfg = config_for(cfg, plan.session)
     planned = plan.session if plan is not None else None
-
-    ui, why = _open_ui(cfg, args.headless)
-    headless = ui is None
-    if why:
-        print(f"pi-app: {why}.", file=sys.stderr)
+    target_offset_deg = target_offset_for(cfg, planned)
     stepped = headless and args.speed is not None
     if not stepped and args.speed == 0:
         if ui is not None:
@@ -181,13 +184,14 @@ def run(args) -> int:
             cfg, clock, reader=reader, cue_engine=engine, hooks=hooks, simulated=True,
             scenario=args.scenario, warnings=warnings,
             calibration_text="simulated: no calibration needed")
+        from pi_app.coaching.target import attach_target
+        attach_target(session, target_offset_deg, cfg.coaching.target_step_deg)
         athlete_ref = None
         if args.athlete.strip():
             from pi_app.coaching.live import attach_coaching
             from pi_app.coaching.plan import recorder_fields
             coaching = attach_coaching(
-                session, args.state_dir, args.athlete, treadmill_speed_kmh=args.treadmill_kmh,
-                target_offset_deg=planned.target_offset_deg if planned else None)
+                session, args.state_dir, args.athlete, treadmill_speed_kmh=args.treadmill_kmh)
             athlete_ref = coaching.athlete.id
         if not args.record:
             session.recording_off_reason = "the demo was started with --no-record"
@@ -198,7 +202,8 @@ def run(args) -> int:
                 config_text=config_text(args.config), scenario=args.scenario, seed=args.seed,
                 max_size_mb=args.max_size_mb, athlete_ref=athlete_ref,
                 treadmill_speed_kmh=args.treadmill_kmh,
-                **(recorder_fields(planned) if planned is not None else {}))
+                **{**(recorder_fields(planned) if planned is not None else {}),
+                   "target_offset_deg": target_offset_deg})
             if recorder.warning:
                 print(f"pi-app: {recorder.warning}", file=sys.stderr)
         if events is not None:

@@ -153,16 +153,23 @@ def replay_session(store: SessionStore, session_id: int, *, speed: float = 0.0,
     if not summary.n_samples or not summary.rate_hz:
         raise PiAppError(f"session {session_id} has no stored raw samples to replay.")
     analyzer = replay_analyzer(summary, stored_config(summary))
+    # The remembered band and the target the session was judged against live.
+    from pi_app.coaching.replay import ReplayBands
+    bands = ReplayBands.of_session(store, session_id)
+    bands.prepare(analyzer.drift)
     clock = clock if clock is not None else WallClock()
     start_wall_s = clock.now_s()
     n_strides = 0
-    for chunk in rechunk(store.iter_samples(session_id), chunk_s, summary.rate_hz):
+    for chunk in bands.split(rechunk(store.iter_samples(session_id), chunk_s,
+                                     summary.rate_hz)):
         if speed > 0:
             due_s = start_wall_s + (float(chunk.t_s[-1]) - summary.t_first_s) / speed
             wait_s = due_s - clock.now_s()
             if wait_s > 0:
                 clock.sleep_s(wait_s)
+        bands.before(chunk, analyzer.drift)
         update = analyzer.update(chunk)
+        bands.after(analyzer.drift)
         n_strides += len(update.strides)
         if on_update is not None:
             on_update(update)
@@ -220,11 +227,17 @@ def replay_live(store: SessionStore, session_id: int, ui, *, speed: float = 1.0,
                           + (" (calibrated)" if summary.calibration_text.strip() else ""))
     session.recording_off_reason = REPLAY_NOT_RECORDED
     session.display_start_s = summary.t_first_s
+    from pi_app.coaching.replay import ReplayBands
+    from pi_app.coaching.target import TargetHook
+    bands = ReplayBands.of_session(store, session_id)
+    bands.prepare(session.analyzer.drift)
+    session.hooks.append(TargetHook(session, bands.target))
     duration_s = summary.duration_s
     session.replay = ReplayInfo(session_id, 0.0, float(speed), duration_s)
     start_s = clock.now_s()
     next_draw_s = -np.inf
-    for chunk in rechunk(store.iter_samples(session_id), chunk_s, summary.rate_hz):
+    for chunk in bands.split(rechunk(store.iter_samples(session_id), chunk_s,
+                                     summary.rate_hz)):
         done_s = float(chunk.t_s[-1]) - summary.t_first_s
         session.replay = ReplayInfo(session_id, min(1.0, done_s / duration_s)
                                     if duration_s > 0 else 1.0, float(speed), duration_s)
@@ -233,6 +246,7 @@ def replay_live(store: SessionStore, session_id: int, ui, *, speed: float = 1.0,
                 - clock.now_s()
             if wait_s > 0:
                 clock.sleep_s(wait_s)
+        bands.before(chunk, session.analyzer.drift, session)
         session.feed(chunk)
         now_s = clock.now_s()
         if now_s >= next_draw_s:

@@ -128,15 +128,6 @@ def run(args) -> int:
     from pi_app.commands.argtypes import check_output_file
     check_output_file(args.events_out, "--events-out")
     cfg = load_config(args.config)
-    planned = None
-    if args.athlete.strip():
-        from pi_app.coaching.live import plan_for
-        from pi_app.coaching.plan import config_for
-        plan = plan_for(args.state_dir, args.athlete)
-        print(f"pi-app: {plan.describe()}.", file=sys.stderr)
-        planned = plan.session
-        if planned is not None:
-            cfg = config_for(cfg, planned)
     calibration, calibration_text, profile_text = _calibration(cfg)
     clock = WallClock()
     notifier = ServiceNotifier(clock)
@@ -151,6 +142,22 @@ def run(args) -> int:
     else:
         notifier.status("starting: opening the I2C bus and the IMUs")
     ui = _open_display(cfg, args.headless)
+    from pi_app.coaching.live import choose_on_dashboard, plan_for, target_offset_for
+    if not args.athlete.strip():
+        def waiting(text):
+            notifier.status(text)
+            notifier.extend_start(20.0)
+        args.athlete = choose_on_dashboard(ui, args.state_dir, cfg.coaching.choose_athlete_s,
+                                           clock, status=waiting)
+    planned = None
+    if args.athlete.strip():
+        from pi_app.coaching.plan import config_for
+        plan = plan_for(args.state_dir, args.athlete)
+        print(f"pi-app: {plan.describe()}.", file=sys.stderr)
+        planned = plan.session
+        if planned is not None:
+            cfg = config_for(cfg, planned)
+    target_offset_deg = target_offset_for(cfg, planned)
     record = None if args.no_record else dict(
         state_dir=args.state_dir, athlete=args.athlete, notes=args.notes,
         config_text=config_text(args.config), calibration_text=profile_text,
@@ -158,17 +165,19 @@ def run(args) -> int:
     if record is not None and planned is not None:
         from pi_app.coaching.plan import recorder_fields
         record.update(recorder_fields(planned))
+    if record is not None:
+        record["target_offset_deg"] = target_offset_deg
     if record is not None and scenario is not None:
         record.update(scenario=scenario, seed=0)
     coaching = None if not args.athlete.strip() else dict(
         state_dir=args.state_dir, athlete_name=args.athlete,
-        treadmill_speed_kmh=args.treadmill_kmh,
-        target_offset_deg=planned.target_offset_deg if planned else None)
+        treadmill_speed_kmh=args.treadmill_kmh)
     # The bus is opened where acquisition runs (pi_app.live.wiring.open_acquisition).
     run_live(cfg, clock, None, ui=ui, notifier=notifier, calibration=calibration,
              calibration_text=calibration_text, events_out=args.events_out,
              record=record, coaching=coaching, scenario=scenario,
-             seconds=planned.duration_s if planned is not None else None)
+             seconds=planned.duration_s if planned is not None else None,
+             target_offset_deg=target_offset_deg)
     return 0
 
 
@@ -178,14 +187,17 @@ def run_live(cfg, clock, bus, *, ui=None, notifier=None, calibration=None,
              simulated: bool = False, install_signals: bool = True,
              write: Callable[[str], None] | None = None,
              coaching: dict | None = None,
-             scenario: str | None = None) -> dict:
+             scenario: str | None = None,
+             target_offset_deg: float | None = None) -> dict:
     """The live app on `bus` (None: the I2C bus of cfg.sensors, opened where acquisition runs)
     until SIGINT/SIGTERM (or `seconds` of clock time): acquisition and the analysis thread,
     the dashboard `ui` on this thread (None: one line per stride), the session recorded
     when `record` holds `start_recorder` arguments, and systemd told how it goes through
     `notifier` (READY once both IMUs answer and the display is up, STATUS, watchdog pings
     from this loop, STOPPING); the athlete's remembered baselines used and new ones
-    remembered when `coaching` holds `attach_coaching` arguments. Closes `ui`; returns a
+    remembered when `coaching` holds `attach_coaching` arguments; the relative-phase target
+    starts at `target_offset_deg` (None: none) and moves with the coach's [ and ] keys
+    ([coaching] target_step_deg). Closes `ui`; returns a
     summary dict. simulated: simulated cue outputs too (tests); scenario: with bus None,
     acquisition reads the simulator running this scenario ([sensors] simulate) while the
     cue outputs stay real (the session is marked simulated)."""
@@ -221,6 +233,8 @@ def run_live(cfg, clock, bus, *, ui=None, notifier=None, calibration=None,
                                        simulated=simulated or scenario is not None,
                                        scenario=scenario, calibration_text=calibration_text,
                                        warnings=warnings)
+        from pi_app.coaching.target import attach_target
+        attach_target(session, target_offset_deg, cfg.coaching.target_step_deg)
         if coaching is not None:
             from pi_app.coaching.live import attach_coaching
             hook = attach_coaching(session, **coaching)
