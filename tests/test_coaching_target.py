@@ -174,3 +174,23 @@ def test_replay_rebuilds_the_remembered_band_and_target_and_judges_as_live(two_d
     # the target at 20 deg (after the key) puts the runner on the in-phase side: drifting
     assert any(st.drift_direction == "counter-rotation lost" for st in live)
     assert not math.isnan(compared)
+
+
+def test_config_target_is_judged_cued_toward_and_stored(tmp_path):
+    """`[coaching] target_offset_deg` without athlete or programme: the session is judged
+    against the target band from its first baseline and cued toward it."""
+    from pi_app.cli import main
+    config = tmp_path / "c.toml"
+    config.write_text("[baseline]\nwarmup_s = 5.0\nbaseline_strides = 20\n\n"
+                      "[coaching]\ntarget_offset_deg = 40.0\n")
+    assert main(["demo", "--headless", "--speed", "0", "--seconds", "70", "--seed", "4",
+                 "--record", "--state-dir", str(tmp_path), "--config", str(config)]) == 0
+    with SessionStore.open(tmp_path, read_only=True) as store:
+        s = store.list_sessions()[0]
+        data = store.load(s.id)
+    assert s.target_offset_deg == 40.0 and s.athlete_ref is None
+    judged = [st for st in data.strides if st.band_source == "coach"]
+    assert judged and judged[0].metrics.t_end_s < 60.0
+    assert any(st.drift_direction == "counter-rotation lost" for st in judged)
+    assert any(c.played and c.kind == "counter_rotation_lost" for c in data.cues)
+    assert [e.kind for e in data.events].count("target") == 1
