@@ -1,8 +1,6 @@
 """The relative-phase target from the config or the dashboard's [ and ] keys, and the replay of
 a session that used a remembered band and a target (pi_app.coaching.target, .replay)."""
 
-import math
-
 import pytest
 
 from pi_app.analysis.drift import Baseline, DriftDetector
@@ -96,10 +94,36 @@ def test_bad_coaching_key_is_one_sentence_naming_it(text, key):
     assert "\n" not in str(err.value)
 
 
+def _replay_equals_live(state, sid):
+    """Replay session `sid` and check every stride's verdict against the stored live one.
+    Returns (live strides, replay analyzer, strides compared)."""
+    replayed = []
+
+    def keep(update):
+        replayed.extend(zip(update.strides, update.verdicts))
+    with SessionStore.open(state, read_only=True) as store:
+        live = store.load(sid).strides
+        analyzer, _ = replay_session(store, sid, on_update=keep)
+    by_t = {round(s.t_end_s, 4): v for s, v in replayed}
+    compared = 0
+    for st in live:
+        v = by_t.get(round(st.metrics.t_end_s, 4))
+        if v is None:
+            continue
+        compared += 1
+        assert v.state == st.drift_state, st.metrics.t_end_s
+        assert v.direction == st.drift_direction, st.metrics.t_end_s
+        if st.drift_deviation is not None:
+            assert v.deviation == pytest.approx(st.drift_deviation, abs=1e-3)
+    assert compared >= len(live) - 1
+    return live, analyzer, compared
+
+
 # -- live and replay -----------------------------------------------------------------------
 def _run(state, athlete, *, day, seconds, presses=(), target_offset_deg=None, seed=5):
     """A stepped live session of the simulated runner (steady), recorded for `athlete`;
-    `presses`: (at s, steps) of the [ / ] keys. Returns (session, session id, targets)."""
+    `presses`: (at s, steps of the [ / ] keys or a CoachCommand). Returns (session,
+    session id, target hook)."""
     clock = ManualClock()
     bus = open_simulated_bus("steady", seed=seed, day=day, chips="mpu6050", clock=clock)
     session, _ = open_session(CFG, clock, bus, simulated=True)
@@ -113,7 +137,9 @@ def _run(state, athlete, *, day, seconds, presses=(), target_offset_deg=None, se
         run_stepped(session, clock, at_s - done, CFG.sensors.drain_interval_s,
                     analysis_every=8)
         done = at_s
-        if steps is not None:
+        if isinstance(steps, CoachCommand):
+            session.commands.put(steps)
+        elif steps is not None:
             session.commands.put(CoachCommand("target_step", steps))
     stop_recorder(recorder)
     hook.close()
@@ -150,30 +176,12 @@ def test_key_moves_the_target_live_and_the_dashboard_shows_it(two_days):
 
 def test_replay_rebuilds_the_remembered_band_and_target_and_judges_as_live(two_days):
     state, _, sid, _ = two_days
-    replayed = []
-
-    def keep(update):
-        replayed.extend(zip(update.strides, update.verdicts))
-    with SessionStore.open(state, read_only=True) as store:
-        live = store.load(sid).strides
-        analyzer, _ = replay_session(store, sid, on_update=keep)
+    live, analyzer, compared = _replay_equals_live(state, sid)
     assert analyzer.drift.stored_in_use is not None
-    by_t = {round(s.t_end_s, 4): v for s, v in replayed}
-    compared = 0
-    for st in live:
-        v = by_t.get(round(st.metrics.t_end_s, 4))
-        if v is None:
-            continue
-        compared += 1
-        assert v.state == st.drift_state, st.metrics.t_end_s
-        assert v.direction == st.drift_direction, st.metrics.t_end_s
-        if st.drift_deviation is not None:
-            assert v.deviation == pytest.approx(st.drift_deviation, abs=1e-3)
-    assert compared >= len(live) - 1 and compared > 80
+    assert compared > 80
     assert "building_baseline" not in {st.drift_state for st in live}
     # the target at 20 deg (after the key) puts the runner on the in-phase side: drifting
     assert any(st.drift_direction == "counter-rotation lost" for st in live)
-    assert not math.isnan(compared)
 
 
 def test_config_target_is_judged_cued_toward_and_stored(tmp_path):
@@ -194,3 +202,17 @@ def test_config_target_is_judged_cued_toward_and_stored(tmp_path):
     assert any(st.drift_direction == "counter-rotation lost" for st in judged)
     assert any(c.played and c.kind == "counter_rotation_lost" for c in data.cues)
     assert [e.kind for e in data.events].count("target") == 1
+
+
+def test_replay_redoes_the_coachs_rebuilt_baseline_and_band_from_now(two_days, tmp_path):
+    """B (rebuild the baseline) and N (band = now) during a targeted session: the replay
+    does them between the same samples, so its verdicts stay the live ones."""
+    import shutil
+    shutil.copyfile(two_days[0] / "sessions.db", tmp_path / "sessions.db")
+    _, sid, _ = _run(tmp_path, "Ana", day=2, seconds=110.0, target_offset_deg=10.0,
+                     presses=[(40.0, CoachCommand("restart_baseline")),
+                              (90.0, CoachCommand("band_from_current"))])
+    live, _, compared = _replay_equals_live(tmp_path, sid)
+    states = [st.drift_state for st in live]
+    assert "building_baseline" in states and compared > 100
+    assert live[-1].band_source == "coach"

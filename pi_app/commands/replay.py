@@ -152,10 +152,11 @@ def replay_session(store: SessionStore, session_id: int, *, speed: float = 0.0,
     summary = store.summary(session_id)
     if not summary.n_samples or not summary.rate_hz:
         raise PiAppError(f"session {session_id} has no stored raw samples to replay.")
-    analyzer = replay_analyzer(summary, stored_config(summary))
-    # The remembered band and the target the session was judged against live.
+    cfg = stored_config(summary)
+    analyzer = replay_analyzer(summary, cfg)
+    # The remembered band, the target and the coach's B / N of the live session.
     from pi_app.coaching.replay import ReplayBands
-    bands = ReplayBands.of_session(store, session_id)
+    bands = ReplayBands.of_session(store, session_id, cfg.baseline.drift_detector_kwargs())
     bands.prepare(analyzer.drift)
     clock = clock if clock is not None else WallClock()
     start_wall_s = clock.now_s()
@@ -167,7 +168,7 @@ def replay_session(store: SessionStore, session_id: int, *, speed: float = 0.0,
             wait_s = due_s - clock.now_s()
             if wait_s > 0:
                 clock.sleep_s(wait_s)
-        bands.before(chunk, analyzer.drift)
+        bands.before(chunk, analyzer)
         update = analyzer.update(chunk)
         bands.after(analyzer.drift)
         n_strides += len(update.strides)
@@ -229,7 +230,7 @@ def replay_live(store: SessionStore, session_id: int, ui, *, speed: float = 1.0,
     session.display_start_s = summary.t_first_s
     from pi_app.coaching.replay import ReplayBands
     from pi_app.coaching.target import TargetHook
-    bands = ReplayBands.of_session(store, session_id)
+    bands = ReplayBands.of_session(store, session_id, cfg.baseline.drift_detector_kwargs())
     bands.prepare(session.analyzer.drift)
     session.hooks.append(TargetHook(session, bands.target))
     duration_s = summary.duration_s
@@ -246,7 +247,7 @@ def replay_live(store: SessionStore, session_id: int, ui, *, speed: float = 1.0,
                 - clock.now_s()
             if wait_s > 0:
                 clock.sleep_s(wait_s)
-        bands.before(chunk, session.analyzer.drift, session)
+        bands.before(chunk, session.analyzer, session)
         session.feed(chunk)
         now_s = clock.now_s()
         if now_s >= next_draw_s:
