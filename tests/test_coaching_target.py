@@ -209,10 +209,25 @@ def test_replay_redoes_the_coachs_rebuilt_baseline_and_band_from_now(two_days, t
     does them between the same samples, so its verdicts stay the live ones."""
     import shutil
     shutil.copyfile(two_days[0] / "sessions.db", tmp_path / "sessions.db")
-    _, sid, _ = _run(tmp_path, "Ana", day=2, seconds=110.0, target_offset_deg=10.0,
+    session, sid, _ = _run(tmp_path, "Ana", day=2, seconds=110.0, target_offset_deg=10.0,
                      presses=[(40.0, CoachCommand("restart_baseline")),
                               (90.0, CoachCommand("band_from_current"))])
     live, _, compared = _replay_equals_live(tmp_path, sid)
     states = [st.drift_state for st in live]
     assert "building_baseline" in states and compared > 100
     assert live[-1].band_source == "coach"
+    # N replaced the target: the band is the current strides' and the target is dropped.
+    assert abs(_wrap(live[-1].band_center_deg - live[-1].metrics.rel_phase_deg)) < 15.0
+    assert session.target_offset_deg is None
+    assert session.snapshot().verdict.state == "in_band"
+
+
+def test_band_from_now_drops_the_target():
+    d = _detector_with_band(300.0)
+    target = TargetBand(20.0)
+    target.apply(d)
+    d.coach_bands["rel_phase"] = d.coach_bands["rel_phase"].__class__(
+        "rel_phase", 301.0, 15.0, 6.0, "coach")           # what N sets
+    target.drop(d)
+    assert target.offset_deg == 0.0 and target.apply(d) is None
+    assert d.coach_bands["rel_phase"].center == 301.0     # N's band stays

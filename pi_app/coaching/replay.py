@@ -124,12 +124,13 @@ class ReplayBands:
                 if session is not None:
                     session.target_offset_deg = self.target.offset_deg or None
             elif session is not None:
-                session.apply(CoachCommand(what))
+                session.apply(CoachCommand(what))      # its TargetHook drops a target on N
             elif what == "restart_baseline":
                 # As LiveSession.apply: the coach says the runner is settled, no warm-up.
                 analyzer.drift = DriftDetector(**{**self.drift_kwargs, "warmup_s": 0.0})
             else:
                 analyzer.drift.set_band_from_current()
+                self.target.drop(analyzer.drift)
             self.target.apply(analyzer.drift)
 
     def after(self, detector) -> None:

@@ -62,6 +62,12 @@ class TargetBand:
     def set(self, offset_deg: float) -> None:
         self.offset_deg = _clamp(float(offset_deg))
 
+    def drop(self, detector) -> None:
+        """The coach set the band some other way (N: band = now): no target any more, and
+        the band `detector` judges against now stays."""
+        self.offset_deg = 0.0
+        self._applied = (detector.baseline, 0.0)
+
     def apply(self, detector) -> TargetChange | None:
         """Give `detector` (a DriftDetector) the target band when its baseline or the offset
         changed since the last call; returns what changed, or None (nothing to do, or no
@@ -94,7 +100,7 @@ class TargetHook:
     """A session hook (pi_app.live.session.SessionHook) that keeps `session`'s drift
     detector on the target: applied once a baseline is there (and again after the coach
     rebuilds it), moved by the "target_step" coach command (value: steps, +1 = toward
-    anti-phase). A key press is a "target_set" event {t_s, offset_deg}, each band
+    anti-phase) and dropped when the coach sets the band from now (N). A key press is a "target_set" event {t_s, offset_deg}, each band
     given to the detector a "target" event {t_s, offset_deg, band_deg (None: the baseline
     band again), cause}; the session's `target_offset_deg` is shown on the dashboard."""
 
@@ -105,6 +111,11 @@ class TargetHook:
 
     def on_update(self, update) -> None:
         self._apply("baseline")
+
+    def on_event(self, kind: str, detail) -> None:
+        if kind == "band_from_current" and self.target.offset_deg:
+            self.target.drop(self.session.analyzer.drift)
+            self.session.target_offset_deg = None
 
     def on_command(self, command) -> None:
         if command.kind != "target_step":
