@@ -135,3 +135,35 @@ def test_dashboard_choice_lists_the_store_most_recent_first(tmp_path, screen):
                                status=statuses.append) == "Cleo Park"
     assert choose_on_dashboard(None, tmp_path, 30.0, ManualClock()) == ""   # headless
     assert choose_on_dashboard(screen, tmp_path, 0.0, ManualClock()) == ""  # switched off
+
+
+def test_run_on_the_dashboard_records_the_athlete_the_coach_chose(tmp_path, monkeypatch):
+    """`pi-app run` without --athlete: the list comes up on the dashboard, the coach presses
+    2, and the session belongs to that athlete (as with --athlete)."""
+    from pi_app.cli import build_parser
+    from pi_app.commands import run as run_cmd
+    from pi_app.ui.display import LiveUI
+    config = tmp_path / "lab.toml"
+    config.write_text('[sensors]\nsimulate = "steady"\nacquisition = "thread"\n'
+                      '[buzzer]\nenabled = false\n[audio]\nenabled = false\n', encoding="utf-8")
+    with SessionStore.open(tmp_path) as store:
+        for name in NAMES:
+            add_athlete(store, name)
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    pygame.display.init()
+    ui = LiveUI(pygame.display.set_mode((1280, 720)), simulated=True)
+    monkeypatch.setattr(run_cmd, "_open_display", lambda cfg, headless: ui)
+    real_run_live = run_cmd.run_live
+
+    def short_run_live(cfg, clock, bus, **kwargs):
+        kwargs.update(seconds=1.0, install_signals=False)
+        return real_run_live(cfg, clock, bus, **kwargs)
+    monkeypatch.setattr(run_cmd, "run_live", short_run_live)
+    pygame.event.clear()
+    _post_key(pygame.K_2)
+    args = build_parser().parse_args(["run", "--config", str(config), "--state-dir",
+                                      str(tmp_path)])
+    assert run_cmd.run(args) == 0
+    with SessionStore.open(tmp_path, read_only=True) as store:
+        (summary,) = store.list_sessions()
+    assert summary.athlete_name == "Ben Ode" and summary.athlete_ref is not None

@@ -119,6 +119,27 @@ def _wait_for_devices(cfg, headless: bool, clock, notifier) -> None:
     DeviceWait(clock, status=notifier.status).wait(patterns)
 
 
+def _athlete_and_plan(args, cfg, ui, clock, notifier):
+    """(cfg, the programme session to run or None): the athlete is --athlete or the one the
+    coach chooses on the dashboard (pi_app.coaching.live.choose_on_dashboard; it sets
+    args.athlete), and their programme's next session adapts the cue policy."""
+    from pi_app.coaching.live import choose_on_dashboard, plan_for
+    if not args.athlete.strip():
+        def waiting(text):
+            notifier.status(text)
+            notifier.extend_start(20.0)     # systemd's TimeoutStartSec runs until READY
+        args.athlete = choose_on_dashboard(ui, args.state_dir, cfg.coaching.choose_athlete_s,
+                                           clock, status=waiting)
+    if not args.athlete.strip():
+        return cfg, None
+    from pi_app.coaching.plan import config_for
+    plan = plan_for(args.state_dir, args.athlete)
+    print(f"pi-app: {plan.describe()}.", file=sys.stderr)
+    if plan.session is not None:
+        cfg = config_for(cfg, plan.session)
+    return cfg, plan.session
+
+
 def run(args) -> int:
     from pi_app.clock import WallClock
     from pi_app.config import load_config
@@ -142,21 +163,13 @@ def run(args) -> int:
     else:
         notifier.status("starting: opening the I2C bus and the IMUs")
     ui = _open_display(cfg, args.headless)
-    from pi_app.coaching.live import choose_on_dashboard, plan_for, target_offset_for
-    if not args.athlete.strip():
-        def waiting(text):
-            notifier.status(text)
-            notifier.extend_start(20.0)
-        args.athlete = choose_on_dashboard(ui, args.state_dir, cfg.coaching.choose_athlete_s,
-                                           clock, status=waiting)
-    planned = None
-    if args.athlete.strip():
-        from pi_app.coaching.plan import config_for
-        plan = plan_for(args.state_dir, args.athlete)
-        print(f"pi-app: {plan.describe()}.", file=sys.stderr)
-        planned = plan.session
-        if planned is not None:
-            cfg = config_for(cfg, planned)
+    try:
+        cfg, planned = _athlete_and_plan(args, cfg, ui, clock, notifier)
+    except BaseException:
+        if ui is not None:
+            ui.close()
+        raise
+    from pi_app.coaching.live import target_offset_for
     target_offset_deg = target_offset_for(cfg, planned)
     record = None if args.no_record else dict(
         state_dir=args.state_dir, athlete=args.athlete, notes=args.notes,
