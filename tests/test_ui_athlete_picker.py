@@ -133,6 +133,13 @@ def test_dashboard_choice_lists_the_store_most_recent_first(tmp_path, screen):
     statuses = []
     assert choose_on_dashboard(screen, tmp_path, 30.0, ManualClock(),
                                status=statuses.append) == "Cleo Park"
+    assert statuses == []                 # chosen before the first frame: nothing to say
+    pygame.event.clear()
+    clock = ManualClock()
+    assert choose_on_dashboard(screen, tmp_path, 2.0, clock, status=statuses.append) == ""
+    # One status line per second shown, not one per frame.
+    assert statuses == [f"waiting for the coach to choose the athlete ({n} s left)"
+                        for n in (2, 1, 0)]
     assert choose_on_dashboard(None, tmp_path, 30.0, ManualClock()) == ""   # headless
     assert choose_on_dashboard(screen, tmp_path, 0.0, ManualClock()) == ""  # switched off
 
@@ -167,3 +174,30 @@ def test_run_on_the_dashboard_records_the_athlete_the_coach_chose(tmp_path, monk
     with SessionStore.open(tmp_path, read_only=True) as store:
         (summary,) = store.list_sessions()
     assert summary.athlete_name == "Ben Ode" and summary.athlete_ref is not None
+
+
+def test_waiting_for_the_coach_keeps_systemds_start_timeout_away(monkeypatch):
+    """Under systemd the list extends the start-up timeout (TimeoutStartSec runs until READY)
+    and says in the status line that it waits for the coach (the real datagrams)."""
+    import socket
+    import uuid
+
+    from pi_app.service import ServiceNotifier
+    name = f"pi-app-test-{uuid.uuid4().hex}"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind("\0" + name)
+    sock.setblocking(False)
+    try:
+        notifier = ServiceNotifier(ManualClock(), env={"NOTIFY_SOCKET": "@" + name})
+        assert notifier.extend_start(20.0)
+        assert notifier.status("waiting for the coach to choose the athlete (29 s left)")
+        got = []
+        while True:
+            try:
+                got.append(sock.recv(4096).decode())
+            except BlockingIOError:
+                break
+    finally:
+        sock.close()
+    assert got == ["EXTEND_TIMEOUT_USEC=20000000",
+                   "STATUS=waiting for the coach to choose the athlete (29 s left)"]
