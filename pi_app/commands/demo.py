@@ -87,8 +87,9 @@ def _open_ui(cfg, headless: bool):
 
 
 def run(args) -> int:
-    from pi_app.app import (build_live, coaching_args, plan_session, recording_args,
-                            run_paced, run_threads, simulator_spec, stop_recorder)
+    from pi_app.app import (build_live, choose_athlete, coaching_args, plan_session,
+                            recording_args, run_paced, run_threads, simulator_spec,
+                            stop_recorder, target_offset)
     from pi_app.config import load_config
 
     _check_args(args)
@@ -101,15 +102,21 @@ def run(args) -> int:
             print(path)
         return 0
 
-    cfg, plan = plan_session(cfg, args.state_dir, args.athlete)
-    if plan is not None:
-        print(f"pi-app demo: {plan.describe()}.", file=sys.stderr)
-    planned = plan.session if plan is not None else None
-
     ui, why = _open_ui(cfg, args.headless)
     headless = ui is None
     if why:
         print(f"pi-app: {why}.", file=sys.stderr)
+    try:
+        args.athlete = choose_athlete(cfg, args.state_dir, args.athlete, ui, WallClock())
+        cfg, plan = plan_session(cfg, args.state_dir, args.athlete)
+    except BaseException:
+        if ui is not None:
+            ui.close()
+        raise
+    if plan is not None:
+        print(f"pi-app demo: {plan.describe()}.", file=sys.stderr)
+    planned = plan.session if plan is not None else None
+    target_offset_deg = target_offset(cfg, plan)
     stepped = headless and args.speed is not None
     if not stepped and args.speed == 0:
         if ui is not None:
@@ -132,8 +139,8 @@ def run(args) -> int:
     record = None if not args.record else recording_args(
         state_dir=args.state_dir, athlete=args.athlete, notes=args.notes,
         config_text=config_text(args.config), max_size_mb=args.max_size_mb,
-        treadmill_speed_kmh=args.treadmill_kmh, planned=planned, scenario=args.scenario,
-        seed=args.seed)
+        treadmill_speed_kmh=args.treadmill_kmh, planned=planned,
+        target_offset_deg=target_offset_deg, scenario=args.scenario, seed=args.seed)
     parts = None
     try:
         # The simulated runner is built where acquisition runs (its own process unless
@@ -147,7 +154,8 @@ def run(args) -> int:
             t0_s=t0_s,
             events_out=args.events_out, calibration_text="simulated: no calibration needed",
             record=record, recording_off_reason="the demo was started with --no-record",
-            coaching=coaching_args(args.state_dir, args.athlete, args.treadmill_kmh, planned))
+            coaching=coaching_args(args.state_dir, args.athlete, args.treadmill_kmh),
+            target_offset_deg=target_offset_deg)
         session, bus = parts.session, parts.bus
         recorder, coaching, events = parts.recorder, parts.coaching, parts.events
         audio = getattr(parts.engine, "audio", None)

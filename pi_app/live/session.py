@@ -61,6 +61,10 @@ class SessionHook(Protocol):
     def on_cue(self, cue: CueEvent) -> None:
         """A cue decision (played or withheld)."""
 
+    def on_command(self, command: CoachCommand) -> None:
+        """A coach command the session leaves to its hooks ("target_step": the coaching
+        target, pi_app.coaching.target)."""
+
     def on_event(self, kind: str, detail) -> None:
         """Faults and session events: kind e.g. "sensor_lost", "sensor_back", "overflow",
         "i2c_errors", "stall", "stall_cleared", "baseline_restart", "band_from_current",
@@ -172,6 +176,7 @@ class LiveSession:
         # session says it more precisely, e.g. "started with --no-record").
         self.recording_off_reason = "this run has no session store"
         self.replay: ReplayInfo | None = None  # while a stored session replays
+        self.target_offset_deg: float | None = None   # set by pi_app.coaching.target
         self.display_start_s: float | None = None   # sample-clock 00:00 (default: started_s)
         self._health_judges: dict[str, HealthJudge] = {}
         self._health_verdicts: dict = {}
@@ -296,6 +301,8 @@ class LiveSession:
                 # Stopped by a disk problem: resuming cannot help; the warning says why.
                 self._warn_once("recording cannot resume: " + recorder.warning)
             self._call("on_event", "recording", {**t, "on": self.is_recording})
+        elif kind == "target_step":
+            self._call("on_command", command)
         elif kind == "quit":
             self.quit_requested = True
             self._call("on_event", "quit", t)
@@ -363,7 +370,8 @@ class LiveSession:
             recording_off_reason=None if self.recorder is not None
             else self.recording_off_reason,
             needle_deg=needle_deg, needle_note=needle_note, replay=self.replay,
-            baseline_note=self.analyzer.drift.stored_note)
+            baseline_note=self.analyzer.drift.stored_note,
+            target_offset_deg=self.target_offset_deg)
 
     def _sensor_status(self) -> tuple[SensorStatus, ...]:
         out = []
