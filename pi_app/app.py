@@ -19,7 +19,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from pi_app.analysis.drift import DriftDetector
 from pi_app.analysis.pipeline import Analyzer
@@ -28,6 +28,16 @@ from pi_app.config import Config
 from pi_app.drain import DRAIN_INTERVAL_S
 from pi_app.errors import ConfigError, PiAppError
 from pi_app.live.session import CueDecider, LiveSession, SessionHook
+
+if TYPE_CHECKING:
+    from pi_app.acquisition.process import AcquisitionProcess
+    from pi_app.acquisition.sensor_thread import SensorReader, SensorThread
+    from pi_app.coaching.live import CoachingHook
+    from pi_app.coaching.target import TargetHook
+    from pi_app.cues.audio import PygameAudio
+    from pi_app.cues.engine import CueEngine
+    from pi_app.live.events import EventLog
+    from pi_app.store.writer import SessionRecorder
 
 # --- analysis -----------------------------------------------------------------------------
 
@@ -149,7 +159,8 @@ def cue_policy(cfg: Config):
                      fade_schedule=cfg.cues.fade_schedule)
 
 
-def make_cue_engine(cfg: Config, clock, simulated: bool, sound: bool = False):
+def make_cue_engine(cfg: Config, clock, simulated: bool,
+                    sound: bool = False) -> tuple[CueEngine, list[str]]:
     """(cue engine, warnings). Simulated: a recording `SimulatedBuzzer`, and with `sound` the
     computer's own sound device (the same synthesis as on the Pi; silent with a warning when
     there is none), else silent audio. On the Pi: the configured GPIO buzzer and ALSA audio
@@ -158,6 +169,8 @@ def make_cue_engine(cfg: Config, clock, simulated: bool, sound: bool = False):
     from pi_app.cues.buzzer import GpioBuzzer, SimulatedBuzzer
     from pi_app.cues.engine import CueEngine
     warnings = []
+    buzzer: SimulatedBuzzer | GpioBuzzer | None
+    audio: PygameAudio | SilentAudio
     if simulated:
         buzzer = SimulatedBuzzer(clock, kind=cfg.buzzer.kind)
         audio = SilentAudio(clock)
@@ -266,15 +279,22 @@ class LiveParts:
     outputs said when they opened (e.g. no audio device)."""
 
     session: LiveSession | None = None
-    reader: object = None
-    runner: object = None
+    reader: SensorReader | AcquisitionProcess | None = None
+    runner: SensorThread | AcquisitionProcess | None = None
     bus: object = None
-    engine: object = None
-    events: object = None
-    recorder: object = None
-    coaching: object = None
-    target: object = None
+    engine: CueEngine | None = None
+    events: EventLog | None = None
+    recorder: SessionRecorder | None = None
+    coaching: CoachingHook | None = None
+    target: TargetHook | None = None
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def live(self) -> LiveSession:
+        """The session (`build_live` returns only with one: it raises when it cannot build
+        it)."""
+        assert self.session is not None, "LiveParts used before build_live made the session"
+        return self.session
 
     def close(self) -> None:
         stop_recorder(self.recorder)
@@ -282,10 +302,11 @@ class LiveParts:
             self.coaching.close()
         if self.runner is not None:
             self.runner.stop(2.0)            # no-op when the app stopped it already
-        if self.bus is not None and hasattr(self.bus, "close"):
-            self.bus.close()
+        close_bus = getattr(self.bus, "close", None)
+        if close_bus is not None:
+            close_bus()
             self.bus = None
-        if self.engine is not None and hasattr(self.engine, "close"):
+        if self.engine is not None:
             self.engine.close()
         if self.events is not None:
             self.events.close()
@@ -395,7 +416,7 @@ def coaching_args(state_dir, athlete: str, treadmill_speed_kmh: float | None
 
 
 def run_threads(parts: LiveParts, cfg: Config, *, ui=None, seconds: float | None = None,
-                on_frame: Callable[[], None] | None = None, install_signals: bool = True,
+                on_frame: Callable[[], object] | None = None, install_signals: bool = True,
                 started: Callable[[], None] | None = None,
                 stopping: Callable[[], None] | None = None) -> None:
     """Run the built app on threads (`LiveApp`: acquisition as built, the analysis thread
@@ -403,7 +424,7 @@ def run_threads(parts: LiveParts, cfg: Config, *, ui=None, seconds: float | None
     signal, or the coach quits. started / stopping: called once the threads run / before
     they are stopped; on_frame: after each drawn frame."""
     from pi_app.live.threads import LiveApp
-    app = LiveApp(parts.session, parts.runner, analysis_interval_s=analysis_interval_s(cfg),
+    app = LiveApp(parts.live, parts.runner, analysis_interval_s=analysis_interval_s(cfg),
                   ui=ui, ui_fps=cfg.display.fps)
     if install_signals:
         app.install_signal_handlers()
@@ -433,9 +454,18 @@ def run_paced(parts: LiveParts, cfg: Config, clock, seconds: float,
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *a: stop.set())
     signal.signal(signal.SIGTERM, lambda *a: stop.set())
+    from pi_app.acquisition.sensor_thread import SensorReader
+    reader = parts.reader
+    if not isinstance(reader, SensorReader):
+        raise PiAppError("a stepped run needs acquisition in this process: build it with a "
+                         "ManualClock (pi_app.app.acquisition_mode).")
     pacer = Pacer(speed or None, WallClock())
-    run_stepped(parts.session, clock, seconds, cfg.sensors.drain_interval_s, stop=stop,
-                poll=lambda: (pacer.wait(clock.now_s()), parts.reader.poll()))
+
+    def poll() -> None:
+        pacer.wait(clock.now_s())
+        reader.poll()
+    run_stepped(parts.live, clock, seconds, cfg.sensors.drain_interval_s, stop=stop,
+                poll=poll)
     return pacer.achieved_speed
 
 
@@ -506,7 +536,7 @@ def run_live(cfg: Config, clock, bus, *, ui=None, notifier=None, calibration=Non
             calibration=calibration, calibration_text=calibration_text, record=record,
             recording_off_reason="pi-app run was started with --no-record",
             coaching=coaching, target_offset_deg=target_offset_deg)
-        session, recorder = parts.session, parts.recorder
+        session, recorder = parts.live, parts.recorder
         if recorder is not None and recorder.warning:
             print(f"pi-app: {recorder.warning}", file=sys.stderr)
         reporter = ServiceReporter(notifier, session)

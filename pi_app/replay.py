@@ -32,9 +32,16 @@ REPLAY_NOT_RECORDED = "a replay is not recorded again (the session is already st
 def replayable(store: SessionStore, session_id: int) -> SessionSummary:
     """The session's summary; PiAppError when it has no raw samples to replay."""
     summary = store.summary(session_id)
-    if not summary.n_samples or not summary.rate_hz:
-        raise PiAppError(f"session {session_id} has no stored raw samples to replay.")
+    sample_timing(summary)
     return summary
+
+
+def sample_timing(summary: SessionSummary) -> tuple[float, float]:
+    """(sample rate Hz, first sample time s) of a session with raw samples; PiAppError when
+    it has none to replay."""
+    if not summary.n_samples or not summary.rate_hz or summary.t_first_s is None:
+        raise PiAppError(f"session {summary.id} has no stored raw samples to replay.")
+    return summary.rate_hz, summary.t_first_s
 
 
 def rechunk(chunks: Iterator[FrameChunk], chunk_s: float, rate_hz: float
@@ -108,7 +115,7 @@ def _wait(clock: Clock, start_s: float, sample_t_s: float, t_first_s: float,
 
 def _chunks(store: SessionStore, summary: SessionSummary, chunk_s: float,
             bands: ReplayBands | None) -> Iterator[FrameChunk]:
-    chunks = rechunk(store.iter_samples(summary.id), chunk_s, summary.rate_hz)
+    chunks = rechunk(store.iter_samples(summary.id), chunk_s, sample_timing(summary)[0])
     return chunks if bands is None else bands.split(chunks)
 
 
@@ -119,10 +126,11 @@ def feed_analyzer(store: SessionStore, summary: SessionSummary, analyzer, *, clo
     AnalysisUpdate. bands: the coach's target and keys of the live session, applied between
     the same samples as live (chunks are cut at their times). Returns the number of strides
     replayed."""
+    t_first_s = sample_timing(summary)[1]
     start_s = clock.now_s()
     n_strides = 0
     for chunk in _chunks(store, summary, chunk_s, bands):
-        _wait(clock, start_s, float(chunk.t_s[-1]), summary.t_first_s, speed)
+        _wait(clock, start_s, float(chunk.t_s[-1]), t_first_s, speed)
         if bands is not None:
             bands.before(chunk, analyzer)
         update = analyzer.update(chunk)
@@ -149,13 +157,14 @@ def feed_session(store: SessionStore, summary: SessionSummary, session, ui, *, c
     session_id = summary.id
     duration_s = summary.duration_s
     session.replay = ReplayInfo(session_id, 0.0, float(speed), duration_s)
+    t_first_s = sample_timing(summary)[1]
     start_s = clock.now_s()
     next_draw_s = -np.inf
     for chunk in _chunks(store, summary, chunk_s, bands):
-        done_s = float(chunk.t_s[-1]) - summary.t_first_s
+        done_s = float(chunk.t_s[-1]) - t_first_s
         session.replay = ReplayInfo(session_id, min(1.0, done_s / duration_s)
                                     if duration_s > 0 else 1.0, float(speed), duration_s)
-        _wait(clock, start_s, float(chunk.t_s[-1]), summary.t_first_s, speed)
+        _wait(clock, start_s, float(chunk.t_s[-1]), t_first_s, speed)
         if bands is not None:
             bands.before(chunk, session.analyzer, session)
         session.feed(chunk)

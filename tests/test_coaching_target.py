@@ -230,3 +230,52 @@ def test_band_from_now_drops_the_target():
     target.drop(d)
     assert target.offset_deg == 0.0 and target.apply(d) is None
     assert d.coach_bands["rel_phase"].center == 301.0     # N's band stays
+
+
+def test_target_keys_in_a_run_without_a_target_say_so_once(simulated_session):
+    """A session built without a target (no TargetHook): [ and ] do nothing, and the
+    dashboard says so instead of showing nothing."""
+    session = simulated_session("steady").session
+    session.apply(CoachCommand("target_step", 1.0))
+    session.apply(CoachCommand("target_step", -1.0))
+    assert [w for w in session.warnings if "target_step" in w] == [
+        "nothing in this run carries out the target_step key"]
+    assert session.target_offset_deg is None
+
+
+def test_a_failing_command_owner_is_a_hook_error_not_a_stopped_analysis(simulated_session):
+    events = []
+
+    class Events:
+        def on_event(self, kind, detail):
+            events.append((kind, detail))
+    session = simulated_session("steady", hooks=[Events()]).session
+
+    def broken(command):
+        raise ValueError("boom")
+    session.own_command("target_step", broken)
+    session.apply(CoachCommand("target_step", 1.0))
+    assert session.hook_errors == 1
+    assert events[-1][0] == "hook_error" and "ValueError: boom" in events[-1][1]["detail"]
+
+
+def test_the_target_keys_reach_the_target_of_a_built_live_app(tmp_path):
+    """pi_app.app.build_live attaches the target ([coaching] target_step_deg per key) and
+    records the starting offset with the session."""
+    from pi_app import app
+    cfg = loads_config("[coaching]\ntarget_step_deg = 7.5\n")
+    clock = ManualClock()
+    record = app.recording_args(state_dir=tmp_path, target_offset_deg=15.0)
+    parts = app.build_live(cfg, clock, bus_spec=app.simulator_spec(cfg, "steady"),
+                           scenario="steady", simulated_outputs=True, record=record,
+                           target_offset_deg=15.0)
+    try:
+        assert parts.live.target_offset_deg == 15.0
+        parts.live.apply(CoachCommand("target_step", 1.0))
+        assert parts.target.target.offset_deg == 22.5
+        assert parts.live.snapshot().target_offset_deg == 22.5
+        sid = parts.recorder.session_id
+    finally:
+        parts.close()
+    with SessionStore.open(tmp_path, read_only=True) as store:
+        assert store.summary(sid).target_offset_deg == 15.0

@@ -234,7 +234,7 @@ def choose_on_dashboard(ui, state_dir, timeout_s: float, clock, status=None) -> 
         return ""
     from pi_app.ui.athlete_picker import choose_athlete
 
-    shown = [None]
+    shown: list[int | None] = [None]     # the whole seconds last said
 
     def on_frame(left_s: float) -> None:
         if status is not None and round(left_s) != shown[0]:

@@ -100,14 +100,22 @@ class TargetHook:
     """A session hook (pi_app.live.session.SessionHook) that keeps `session`'s drift
     detector on the target: applied once a baseline is there (and again after the coach
     rebuilds it), moved by the "target_step" coach command (value: steps, +1 = toward
-    anti-phase) and dropped when the coach sets the band from now (N). A key press is a "target_set" event {t_s, offset_deg}, each band
-    given to the detector a "target" event {t_s, offset_deg, band_deg (None: the baseline
-    band again), cause}; the session's `target_offset_deg` is shown on the dashboard."""
+    anti-phase) and dropped when the coach sets the band from now (N). A key press is a
+    "target_set" event {t_s, offset_deg}, each band given to the detector a "target" event
+    {t_s, offset_deg, band_deg (None: the baseline band again), cause}; the session's
+    `target_offset_deg` is shown on the dashboard."""
 
     def __init__(self, session, target: TargetBand):
         self.session = session
         self.target = target
         session.target_offset_deg = target.offset_deg or None
+        session.own_command("target_step", self.on_command)
+
+    def on_chunk(self, chunk) -> None:
+        """Nothing: the target changes with strides and keys only."""
+
+    def on_cue(self, cue) -> None:
+        """Nothing: cues follow the band the detector judges against."""
 
     def on_update(self, update) -> None:
         self._apply("baseline")
@@ -118,8 +126,7 @@ class TargetHook:
             self.session.target_offset_deg = None
 
     def on_command(self, command) -> None:
-        if command.kind != "target_step":
-            return
+        """The "target_step" coach command (value: steps, + toward anti-phase)."""
         self.target.step(float(command.value or 0.0))
         self.session.target_offset_deg = self.target.offset_deg or None
         self.session._call("on_event", "target_set", {

@@ -61,10 +61,6 @@ class SessionHook(Protocol):
     def on_cue(self, cue: CueEvent) -> None:
         """A cue decision (played or withheld)."""
 
-    def on_command(self, command: CoachCommand) -> None:
-        """A coach command the session leaves to its hooks ("target_step": the coaching
-        target, pi_app.coaching.target)."""
-
     def on_event(self, kind: str, detail) -> None:
         """Faults and session events: kind e.g. "sensor_lost", "sensor_back", "overflow",
         "i2c_errors", "stall", "stall_cleared", "baseline_restart", "band_from_current",
@@ -158,6 +154,8 @@ class LiveSession:
         self.analyzer = analyzer
         self.cue_engine = cue_engine
         self.hooks = list(hooks)
+        # Coach commands carried out by a part attached to the session (`own_command`).
+        self._command_owners: dict[str, Callable[[CoachCommand], None]] = {}
         self.commands = commands if commands is not None else CommandQueue()
         self.box = box if box is not None else SnapshotBox()
         self.aligner = FrameAligner()
@@ -301,11 +299,25 @@ class LiveSession:
                 # Stopped by a disk problem: resuming cannot help; the warning says why.
                 self._warn_once("recording cannot resume: " + recorder.warning)
             self._call("on_event", "recording", {**t, "on": self.is_recording})
-        elif kind == "target_step":
-            self._call("on_command", command)
+        elif kind in self._command_owners:
+            owner = self._command_owners[kind]
+            try:
+                owner(command)
+            except Exception as err:  # a broken owner must not stop the analysis
+                self.hook_errors += 1
+                self._call("on_event", "hook_error", {
+                    "t_s": self.t_s, "detail": f"{kind}: {type(err).__name__}: {err}"})
         elif kind == "quit":
             self.quit_requested = True
             self._call("on_event", "quit", t)
+        else:
+            # e.g. the target keys in a session built without a target: say so, once.
+            self._warn_once(f"nothing in this run carries out the {kind} key")
+
+    def own_command(self, kind: str, owner: Callable[[CoachCommand], None]) -> None:
+        """Coach commands of `kind` go to `owner(command)` (on the analysis thread), e.g.
+        "target_step" to the coaching target (pi_app.coaching.target.TargetHook)."""
+        self._command_owners[kind] = owner
 
     def _apply_cue_command(self, command: CoachCommand, t: dict) -> None:
         engine = self.cue_engine
@@ -378,7 +390,7 @@ class LiveSession:
         for role, h in self._health_prev.items():
             verdict = self._health_verdicts.get(role)
             out.append(SensorStatus(
-                role=role, model=h["model"] or None, address=h["address"],
+                role=SensorRole(role), model=h["model"] or None, address=h["address"],
                 present=h["present"], configured_rate_hz=h["configured_rate_hz"] or None,
                 effective_rate_hz=h["effective_rate_hz"] or None, overflows=h["overflows"],
                 i2c_errors=h["i2c_errors"], gaps=h["gaps"], reconnects=h["reconnects"],

@@ -131,7 +131,7 @@ class SnapshotBox:
 class CommandQueue:
     """UI -> analysis thread: put never blocks, the analysis drains between chunks."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._q: queue.SimpleQueue[CoachCommand] = queue.SimpleQueue()
 
     def put(self, command: CoachCommand) -> None:
