@@ -53,6 +53,33 @@ max_offset_deg = 40.0
     return text
 
 
+def _note(detail: str) -> str:
+    """The text of a stored_baseline event (JSON with the baseline for a replay)."""
+    return json.loads(detail)["detail"] if detail.startswith("{") else detail
+
+
+def replay_mismatches(store, session_id: int) -> dict:
+    """Replay the session (`pi-app replay`'s analysis) and count the strides whose drift
+    state or direction differs from what was stored live."""
+    from pi_app.app import replay_session
+    verdicts_by_t = {}
+
+    def keep(update):
+        for stride, verdict in zip(update.strides, update.verdicts):
+            verdicts_by_t[round(stride.t_end_s, 4)] = verdict
+    with contextlib.redirect_stderr(io.StringIO()):
+        replay_session(store, session_id, on_update=keep)
+    live = store.load(session_id).strides
+    compared = differ = 0
+    for st in live:
+        v = verdicts_by_t.get(round(st.metrics.t_end_s, 4))
+        if v is None:
+            continue
+        compared += 1
+        differ += (v.state, v.direction) != (st.drift_state, st.drift_direction)
+    return {"strides_live": len(live), "compared": compared, "differ": differ}
+
+
 def quiet(argv: list[str]) -> int:
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         return main(argv)
@@ -97,8 +124,9 @@ def run() -> int:
                     "cues_withheld": sum(not c.played for c in data.cues),
                     "in_band_pct": None if p.in_band_pct is None else round(p.in_band_pct, 1),
                     "target_offset_deg": p.target_offset_deg,
-                    "baseline": next((e.detail for e in data.events
-                                      if e.kind == "stored_baseline"), None)})
+                    "baseline": next((_note(e.detail) for e in data.events
+                                      if e.kind == "stored_baseline"), None),
+                    "replay_mismatches": replay_mismatches(store, p.session_id)})
             out["verdicts"] = [v.text for v in verdicts(athlete_points(store, athlete))]
         quiet(["progress", "bench runner", "-o", str(args.out), "--state-dir", str(state)])
     out["programme_complete"] = len(out["sessions"]) == 8 and all(

@@ -19,7 +19,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from pi_app.analysis.drift import DriftDetector
 from pi_app.analysis.pipeline import Analyzer
@@ -28,6 +28,16 @@ from pi_app.config import Config
 from pi_app.drain import DRAIN_INTERVAL_S
 from pi_app.errors import ConfigError, PiAppError
 from pi_app.live.session import CueDecider, LiveSession, SessionHook
+
+if TYPE_CHECKING:
+    from pi_app.acquisition.process import AcquisitionProcess
+    from pi_app.acquisition.sensor_thread import SensorReader, SensorThread
+    from pi_app.coaching.live import CoachingHook
+    from pi_app.coaching.target import TargetHook
+    from pi_app.cues.audio import PygameAudio
+    from pi_app.cues.engine import CueEngine
+    from pi_app.live.events import EventLog
+    from pi_app.store.writer import SessionRecorder
 
 # --- analysis -----------------------------------------------------------------------------
 
@@ -149,7 +159,8 @@ def cue_policy(cfg: Config):
                      fade_schedule=cfg.cues.fade_schedule)
 
 
-def make_cue_engine(cfg: Config, clock, simulated: bool, sound: bool = False):
+def make_cue_engine(cfg: Config, clock, simulated: bool,
+                    sound: bool = False) -> tuple[CueEngine, list[str]]:
     """(cue engine, warnings). Simulated: a recording `SimulatedBuzzer`, and with `sound` the
     computer's own sound device (the same synthesis as on the Pi; silent with a warning when
     there is none), else silent audio. On the Pi: the configured GPIO buzzer and ALSA audio
@@ -158,6 +169,8 @@ def make_cue_engine(cfg: Config, clock, simulated: bool, sound: bool = False):
     from pi_app.cues.buzzer import GpioBuzzer, SimulatedBuzzer
     from pi_app.cues.engine import CueEngine
     warnings = []
+    buzzer: SimulatedBuzzer | GpioBuzzer | None
+    audio: PygameAudio | SilentAudio
     if simulated:
         buzzer = SimulatedBuzzer(clock, kind=cfg.buzzer.kind)
         audio = SilentAudio(clock)
@@ -266,14 +279,22 @@ class LiveParts:
     outputs said when they opened (e.g. no audio device)."""
 
     session: LiveSession | None = None
-    reader: object = None
-    runner: object = None
+    reader: SensorReader | AcquisitionProcess | None = None
+    runner: SensorThread | AcquisitionProcess | None = None
     bus: object = None
-    engine: object = None
-    events: object = None
-    recorder: object = None
-    coaching: object = None
+    engine: CueEngine | None = None
+    events: EventLog | None = None
+    recorder: SessionRecorder | None = None
+    coaching: CoachingHook | None = None
+    target: TargetHook | None = None
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def live(self) -> LiveSession:
+        """The session (`build_live` returns only with one: it raises when it cannot build
+        it)."""
+        assert self.session is not None, "LiveParts used before build_live made the session"
+        return self.session
 
     def close(self) -> None:
         stop_recorder(self.recorder)
@@ -281,10 +302,11 @@ class LiveParts:
             self.coaching.close()
         if self.runner is not None:
             self.runner.stop(2.0)            # no-op when the app stopped it already
-        if self.bus is not None and hasattr(self.bus, "close"):
-            self.bus.close()
+        close_bus = getattr(self.bus, "close", None)
+        if close_bus is not None:
+            close_bus()
             self.bus = None
-        if self.engine is not None and hasattr(self.engine, "close"):
+        if self.engine is not None:
             self.engine.close()
         if self.events is not None:
             self.events.close()
@@ -295,13 +317,16 @@ def build_live(cfg: Config, clock, *, bus=None, bus_spec=None, scenario: str | N
                stride_lines: Callable[[str], None] | None = None, t0_s: float | None = None,
                events_out: Path | None = None, calibration=None,
                calibration_text: str = "not calibrated", record: dict | None = None,
-               recording_off_reason: str = "", coaching: dict | None = None) -> LiveParts:
+               recording_off_reason: str = "", coaching: dict | None = None,
+               target_offset_deg: float | None = None) -> LiveParts:
     """The live app's parts from `cfg`, in the order that shows the most useful error first
     (the IMUs): acquisition (`open_acquisition` on `bus` or `bus_spec`), the cue engine
     (simulated outputs with `simulated_outputs`, the computer's sound device with `sound`),
     the session hooks (one line per stride to `stride_lines`, its times in seconds since
     `t0_s` (default: the clock once the IMUs are open), the JSON-lines event log
-    `events_out`), the `LiveSession`, the athlete's coaching hook when `coaching` holds
+    `events_out`), the `LiveSession`, the relative-phase target (starting at
+    `target_offset_deg`, None: none; moved by the coach's [ and ] keys by [coaching]
+    target_step_deg), the athlete's coaching hook when `coaching` holds
     `attach_coaching` arguments, and the recorder when `record` holds `start_recorder`
     arguments (else R says `recording_off_reason`, when given). scenario: the simulated runner's
     scenario (the session is then marked simulated). On an error everything opened so far
@@ -327,6 +352,9 @@ def build_live(cfg: Config, clock, *, bus=None, bus_spec=None, scenario: str | N
             cfg, clock, reader=parts.reader, cue_engine=parts.engine, hooks=hooks,
             calibration=calibration, simulated=simulated_outputs or scenario is not None,
             scenario=scenario, calibration_text=calibration_text, warnings=parts.warnings)
+        from pi_app.coaching.target import attach_target
+        parts.target = attach_target(parts.session, target_offset_deg,
+                                     cfg.coaching.target_step_deg)
         if coaching is not None:
             from pi_app.coaching.live import attach_coaching
             parts.coaching = attach_coaching(parts.session, **coaching)
@@ -363,31 +391,32 @@ def live_calibration(cfg: Config):
 def recording_args(*, state_dir, athlete: str = "", notes: str = "", config_text: str = "",
                    max_size_mb: float | None = None,
                    treadmill_speed_kmh: float | None = None, planned=None,
-                   **more) -> dict:
+                   target_offset_deg: float | None = None, **more) -> dict:
     """The `start_recorder` arguments of a command (`record` of `build_live`); planned: the
-    athlete's programme session (pi_app.coaching.plan.PlannedSession) or None; more:
-    scenario, seed, calibration_text."""
+    athlete's programme session (pi_app.coaching.programme.ProgrammeSession) or None;
+    target_offset_deg: the target the session starts with (`target_offset`; stored with
+    the session so a replay rebuilds it); more: scenario, seed, calibration_text."""
     record = dict(state_dir=state_dir, athlete=athlete, notes=notes, config_text=config_text,
                   max_size_mb=max_size_mb, treadmill_speed_kmh=treadmill_speed_kmh, **more)
     if planned is not None:
         from pi_app.coaching.plan import recorder_fields
         record.update(recorder_fields(planned))
+    record["target_offset_deg"] = target_offset_deg
     return record
 
 
-def coaching_args(state_dir, athlete: str, treadmill_speed_kmh: float | None,
-                  planned=None) -> dict | None:
+def coaching_args(state_dir, athlete: str, treadmill_speed_kmh: float | None
+                  ) -> dict | None:
     """The `attach_coaching` arguments (`coaching` of `build_live`), None without an
     athlete."""
     if not athlete.strip():
         return None
     return dict(state_dir=state_dir, athlete_name=athlete,
-                treadmill_speed_kmh=treadmill_speed_kmh,
-                target_offset_deg=planned.target_offset_deg if planned else None)
+                treadmill_speed_kmh=treadmill_speed_kmh)
 
 
 def run_threads(parts: LiveParts, cfg: Config, *, ui=None, seconds: float | None = None,
-                on_frame: Callable[[], None] | None = None, install_signals: bool = True,
+                on_frame: Callable[[], object] | None = None, install_signals: bool = True,
                 started: Callable[[], None] | None = None,
                 stopping: Callable[[], None] | None = None) -> None:
     """Run the built app on threads (`LiveApp`: acquisition as built, the analysis thread
@@ -395,7 +424,7 @@ def run_threads(parts: LiveParts, cfg: Config, *, ui=None, seconds: float | None
     signal, or the coach quits. started / stopping: called once the threads run / before
     they are stopped; on_frame: after each drawn frame."""
     from pi_app.live.threads import LiveApp
-    app = LiveApp(parts.session, parts.runner, analysis_interval_s=analysis_interval_s(cfg),
+    app = LiveApp(parts.live, parts.runner, analysis_interval_s=analysis_interval_s(cfg),
                   ui=ui, ui_fps=cfg.display.fps)
     if install_signals:
         app.install_signal_handlers()
@@ -425,10 +454,39 @@ def run_paced(parts: LiveParts, cfg: Config, clock, seconds: float,
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *a: stop.set())
     signal.signal(signal.SIGTERM, lambda *a: stop.set())
+    from pi_app.acquisition.sensor_thread import SensorReader
+    reader = parts.reader
+    if not isinstance(reader, SensorReader):
+        raise PiAppError("a stepped run needs acquisition in this process: build it with a "
+                         "ManualClock (pi_app.app.acquisition_mode).")
     pacer = Pacer(speed or None, WallClock())
-    run_stepped(parts.session, clock, seconds, cfg.sensors.drain_interval_s, stop=stop,
-                poll=lambda: (pacer.wait(clock.now_s()), parts.reader.poll()))
+
+    def poll() -> None:
+        pacer.wait(clock.now_s())
+        reader.poll()
+    run_stepped(parts.live, clock, seconds, cfg.sensors.drain_interval_s, stop=stop,
+                poll=poll)
     return pacer.achieved_speed
+
+
+def choose_athlete(cfg: Config, state_dir, athlete: str, ui, clock,
+                   status: Callable[[str], None] | None = None) -> str:
+    """The athlete of a run: `athlete` when given, else the one the coach picks on the
+    dashboard `ui` within [coaching] choose_athlete_s (pi_app.coaching.live.choose_on_dashboard;
+    "" = none). status(text): where the waiting is reported (systemd STATUS)."""
+    if athlete.strip():
+        return athlete
+    from pi_app.coaching.live import choose_on_dashboard
+    return choose_on_dashboard(ui, state_dir, cfg.coaching.choose_athlete_s, clock,
+                               status=status)
+
+
+def target_offset(cfg: Config, plan) -> float | None:
+    """The relative-phase target a run starts with (deg toward anti-phase; None = none): the
+    programme session's of `plan` (from `plan_session`) where it sets one, else [coaching]
+    target_offset_deg."""
+    from pi_app.coaching.live import target_offset_for
+    return target_offset_for(cfg, plan.session if plan is not None else None)
 
 
 def plan_session(cfg: Config, state_dir, athlete: str):
@@ -450,15 +508,17 @@ def run_live(cfg: Config, clock, bus, *, ui=None, notifier=None, calibration=Non
              simulated: bool = False, install_signals: bool = True,
              write: Callable[[str], None] | None = None,
              coaching: dict | None = None,
-             scenario: str | None = None) -> dict:
+             scenario: str | None = None,
+             target_offset_deg: float | None = None) -> dict:
     """The live app on `bus` (None: the I2C bus of cfg.sensors, opened where acquisition runs)
     until SIGINT/SIGTERM (or `seconds` of clock time): acquisition and the analysis thread,
     the dashboard `ui` on this thread (None: one line per stride), the session recorded
     when `record` holds `start_recorder` arguments, and systemd told how it goes through
     `notifier` (READY once both IMUs answer and the display is up, STATUS, watchdog pings
     from this loop, STOPPING); the athlete's remembered baselines used and new ones
-    remembered when `coaching` holds `attach_coaching` arguments. Closes `ui`; returns a
-    summary dict. simulated: simulated cue outputs too (tests); scenario: with bus None,
+    remembered when `coaching` holds `attach_coaching` arguments; the relative-phase target
+    starts at `target_offset_deg` (None: none) and moves with the coach's [ and ] keys
+    ([coaching] target_step_deg). Closes `ui`; returns a summary dict. simulated: simulated cue outputs too (tests); scenario: with bus None,
     acquisition reads the simulator running this scenario ([sensors] simulate) while the
     cue outputs stay real (the session is marked simulated)."""
     from pi_app.live.service_status import ServiceReporter
@@ -475,8 +535,8 @@ def run_live(cfg: Config, clock, bus, *, ui=None, notifier=None, calibration=Non
             stride_lines=write if ui is None else None, events_out=events_out,
             calibration=calibration, calibration_text=calibration_text, record=record,
             recording_off_reason="pi-app run was started with --no-record",
-            coaching=coaching)
-        session, recorder = parts.session, parts.recorder
+            coaching=coaching, target_offset_deg=target_offset_deg)
+        session, recorder = parts.live, parts.recorder
         if recorder is not None and recorder.warning:
             print(f"pi-app: {recorder.warning}", file=sys.stderr)
         reporter = ServiceReporter(notifier, session)
@@ -558,12 +618,24 @@ def stored_calibration(summary):
         return None
 
 
-def replay_analyzer(summary, cfg: Config) -> Analyzer:
+def replay_bands(store, summary):
+    """What the stored session kept of the bands it was judged against live: the athlete's
+    remembered baseline, the target and the coach's [ / ] / B / N presses
+    (`pi_app.coaching.replay.ReplayBands`)."""
+    from pi_app.coaching.replay import ReplayBands
+    return ReplayBands.of_session(store, summary.id)
+
+
+def replay_analyzer(summary, cfg: Config, bands=None) -> Analyzer:
     """A fresh live `Analyzer` for the stored session, with its calibration and the analysis
-    of its stored config `cfg` (so verdicts and cues are those it had live). The one place
-    replay's baseline handling lives."""
-    return analyzer(cfg, summary.rate_hz, summary.gyro_segments,
-                    calibration=stored_calibration(summary))
+    of its stored config `cfg` (so verdicts and cues are those it had live), its drift
+    detector offered the remembered baseline of `bands` (from `replay_bands`) as the live
+    session was. The one place replay's baseline handling lives."""
+    analysis = analyzer(cfg, summary.rate_hz, summary.gyro_segments,
+                        calibration=stored_calibration(summary))
+    if bands is not None:
+        bands.prepare(analysis.drift)
+    return analysis
 
 
 def replay_cues(cfg: Config, clock: Clock):
@@ -582,15 +654,17 @@ def replay_session(store, session_id: int, *, speed: float = 0.0, clock: Clock |
                    on_update: Callable | None = None, cfg: Config | None = None,
                    chunk_s: float = DRAIN_INTERVAL_S):
     """Run the session's samples through a fresh live `Analyzer` built from its stored
-    config (or `cfg`); `on_update(update)` gets every AnalysisUpdate. speed > 0 paces the
-    feed at that many times real time on `clock` (default wall clock). Returns (analyzer,
-    strides replayed)."""
+    config (or `cfg`), judged against the bands it had live (`replay_bands`: remembered
+    baseline, target, the coach's keys at their sample times); `on_update(update)` gets
+    every AnalysisUpdate. speed > 0 paces the feed at that many times real time on `clock`
+    (default wall clock). Returns (analyzer, strides replayed)."""
     from pi_app.replay import feed_analyzer, replayable
     summary = replayable(store, session_id)
     cfg = cfg if cfg is not None else stored_config(summary)
-    analysis = replay_analyzer(summary, cfg)
+    bands = replay_bands(store, summary)
+    analysis = replay_analyzer(summary, cfg, bands)
     n = feed_analyzer(store, summary, analysis, clock=clock if clock is not None else WallClock(),
-                      speed=speed, on_update=on_update, chunk_s=chunk_s)
+                      speed=speed, on_update=on_update, chunk_s=chunk_s, bands=bands)
     return analysis, n
 
 
@@ -600,17 +674,21 @@ def replay_live(store, session_id: int, ui, *, speed: float = 1.0, clock: Clock 
     built from its stored config and draw it on `ui` (`draw(snapshot)`, `poll_commands()`)
     at most `fps` times a second of `clock` time; speed as in `replay_session`. Stops early
     when the coach quits. Returns the LiveSession."""
+    from pi_app.coaching.target import TargetHook
     from pi_app.replay import REPLAY_NOT_RECORDED, StoredReader, feed_session, replayable
     summary = replayable(store, session_id)
     clock = clock if clock is not None else WallClock()
     cfg = stored_config(summary)
-    session = live_session(cfg, StoredReader(clock), clock, replay_analyzer(summary, cfg),
+    bands = replay_bands(store, summary)
+    session = live_session(cfg, StoredReader(clock), clock, replay_analyzer(summary, cfg, bands),
                            replay_cues(cfg, clock), simulated=summary.simulated,
                            scenario=summary.scenario,
                            calibration_text=f"replay of session {session_id}"
                            + (" (calibrated)" if summary.calibration_text.strip() else ""))
     session.recording_off_reason = REPLAY_NOT_RECORDED
     session.display_start_s = summary.t_first_s
+    # The target (and the [ / ] keys during the replay) as in the live session.
+    session.hooks.append(TargetHook(session, bands.target))
     feed_session(store, summary, session, ui, clock=clock, speed=speed, fps=fps,
-                 chunk_s=chunk_s)
+                 chunk_s=chunk_s, bands=bands)
     return session

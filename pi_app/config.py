@@ -158,6 +158,22 @@ class CalibrationConfig:
 
 
 @dataclass(frozen=True)
+class CoachingConfig:
+    """Coaching across sessions (docs/coaching.md): a relative-phase target and the athlete
+    chosen on the dashboard before a run."""
+
+    # A target moves the athlete's own band (remembered or fresh) toward anti-phase; a
+    # programme session's target_offset_deg, where set, takes precedence.
+    target_offset_deg: float = _opt(default=0.0, lo=-90.0, hi=90.0,
+                                    what="degrees toward anti-phase (0 = no target)")
+    target_step_deg: float = _opt(default=5.0, lo=1.0, hi=30.0,
+                                  what="degrees per press of the [ and ] keys")
+    # The athlete never touches the keyboard: with no choice the run starts without one.
+    choose_athlete_s: float = _opt(default=30.0, lo=0.0, hi=600.0,
+                                   what="seconds the athlete list is offered (0 = never)")
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration (one attribute per TOML table)."""
 
@@ -169,6 +185,7 @@ class Config:
     display: DisplayConfig = field(default_factory=DisplayConfig)
     metronome: MetronomeConfig = field(default_factory=MetronomeConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
+    coaching: CoachingConfig = field(default_factory=CoachingConfig)
     source: str = "defaults"
 
 
@@ -433,4 +450,9 @@ max_change_pct_per_min = 3.0   # tempo moves toward the target at most this fast
 [calibration]
 profile = ""               # "" = calibration.toml in the state directory (pi-app calibrate)
 required = false           # true: refuse to start without a calibration profile
+
+[coaching]
+target_offset_deg = 0.0    # a target: the athlete's band moved this far toward anti-phase (0 = none)
+target_step_deg = 5.0      # how far the dashboard's [ and ] keys move the target
+choose_athlete_s = 30.0    # without --athlete: the dashboard offers the athlete list this long (0 = never)
 '''

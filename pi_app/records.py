@@ -139,6 +139,7 @@ COACH_COMMANDS = {
     "toggle_metronome": "none",
     "metronome_target_delta_spm": "float (e.g. +2 / -2)",
     "toggle_recording": "none",
+    "target_step": "float: steps of [coaching] target_step_deg (+1 toward anti-phase)",
     "quit": "none",
 }
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import numpy as np
 
@@ -22,6 +22,9 @@ from pi_app.errors import PiAppError
 from pi_app.frames import FrameChunk
 from pi_app.store.store import SessionStore, SessionSummary
 
+if TYPE_CHECKING:
+    from pi_app.coaching.replay import ReplayBands
+
 #: Why R does nothing during a replay (shown when the coach presses it).
 REPLAY_NOT_RECORDED = "a replay is not recorded again (the session is already stored)"
 
@@ -29,9 +32,16 @@ REPLAY_NOT_RECORDED = "a replay is not recorded again (the session is already st
 def replayable(store: SessionStore, session_id: int) -> SessionSummary:
     """The session's summary; PiAppError when it has no raw samples to replay."""
     summary = store.summary(session_id)
-    if not summary.n_samples or not summary.rate_hz:
-        raise PiAppError(f"session {session_id} has no stored raw samples to replay.")
+    sample_timing(summary)
     return summary
+
+
+def sample_timing(summary: SessionSummary) -> tuple[float, float]:
+    """(sample rate Hz, first sample time s) of a session with raw samples; PiAppError when
+    it has none to replay."""
+    if not summary.n_samples or not summary.rate_hz or summary.t_first_s is None:
+        raise PiAppError(f"session {summary.id} has no stored raw samples to replay.")
+    return summary.rate_hz, summary.t_first_s
 
 
 def rechunk(chunks: Iterator[FrameChunk], chunk_s: float, rate_hz: float
@@ -103,16 +113,29 @@ def _wait(clock: Clock, start_s: float, sample_t_s: float, t_first_s: float,
             clock.sleep_s(wait_s)
 
 
+def _chunks(store: SessionStore, summary: SessionSummary, chunk_s: float,
+            bands: ReplayBands | None) -> Iterator[FrameChunk]:
+    chunks = rechunk(store.iter_samples(summary.id), chunk_s, sample_timing(summary)[0])
+    return chunks if bands is None else bands.split(chunks)
+
+
 def feed_analyzer(store: SessionStore, summary: SessionSummary, analyzer, *, clock: Clock,
                   speed: float = 0.0, on_update: Callable | None = None,
-                  chunk_s: float = DRAIN_INTERVAL_S) -> int:
+                  chunk_s: float = DRAIN_INTERVAL_S, bands: ReplayBands | None = None) -> int:
     """Feed the session's samples to `analyzer`; `on_update(update)` gets every
-    AnalysisUpdate. Returns the number of strides replayed."""
+    AnalysisUpdate. bands: the coach's target and keys of the live session, applied between
+    the same samples as live (chunks are cut at their times). Returns the number of strides
+    replayed."""
+    t_first_s = sample_timing(summary)[1]
     start_s = clock.now_s()
     n_strides = 0
-    for chunk in rechunk(store.iter_samples(summary.id), chunk_s, summary.rate_hz):
-        _wait(clock, start_s, float(chunk.t_s[-1]), summary.t_first_s, speed)
+    for chunk in _chunks(store, summary, chunk_s, bands):
+        _wait(clock, start_s, float(chunk.t_s[-1]), t_first_s, speed)
+        if bands is not None:
+            bands.before(chunk, analyzer)
         update = analyzer.update(chunk)
+        if bands is not None:
+            bands.after(analyzer.drift)
         n_strides += len(update.strides)
         if on_update is not None:
             on_update(update)
@@ -125,21 +148,25 @@ def feed_analyzer(store: SessionStore, summary: SessionSummary, analyzer, *, clo
 
 def feed_session(store: SessionStore, summary: SessionSummary, session, ui, *, clock: Clock,
                  speed: float = 1.0, fps: float = 30.0,
-                 chunk_s: float = DRAIN_INTERVAL_S) -> None:
+                 chunk_s: float = DRAIN_INTERVAL_S, bands: ReplayBands | None = None) -> None:
     """Feed the session's samples through `session` (a `LiveSession` on a `StoredReader`)
     and draw it on `ui` (`draw(snapshot)`, `poll_commands()`) at most `fps` times a second
-    of `clock` time. Stops early when the coach quits."""
+    of `clock` time; bands as in `feed_analyzer` (the session's own hooks keep the target
+    on its detector). Stops early when the coach quits."""
     from pi_app.live.snapshot import ReplayInfo
     session_id = summary.id
     duration_s = summary.duration_s
     session.replay = ReplayInfo(session_id, 0.0, float(speed), duration_s)
+    t_first_s = sample_timing(summary)[1]
     start_s = clock.now_s()
     next_draw_s = -np.inf
-    for chunk in rechunk(store.iter_samples(session_id), chunk_s, summary.rate_hz):
-        done_s = float(chunk.t_s[-1]) - summary.t_first_s
+    for chunk in _chunks(store, summary, chunk_s, bands):
+        done_s = float(chunk.t_s[-1]) - t_first_s
         session.replay = ReplayInfo(session_id, min(1.0, done_s / duration_s)
                                     if duration_s > 0 else 1.0, float(speed), duration_s)
-        _wait(clock, start_s, float(chunk.t_s[-1]), summary.t_first_s, speed)
+        _wait(clock, start_s, float(chunk.t_s[-1]), t_first_s, speed)
+        if bands is not None:
+            bands.before(chunk, session.analyzer, session)
         session.feed(chunk)
         now_s = clock.now_s()
         if now_s >= next_draw_s:

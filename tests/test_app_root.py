@@ -45,6 +45,9 @@ min_interval_s = 7.0
 enabled = true
 target_spm = 172.0
 max_change_pct_per_min = 5.0
+
+[coaching]
+target_step_deg = 7.5
 """
 
 
@@ -69,6 +72,7 @@ def test_the_test_config_is_not_the_default(cfg):
     assert cfg.cues.min_interval_s != default.cues.min_interval_s
     assert cfg.metronome.enabled != default.metronome.enabled
     assert cfg.metronome.max_change_pct_per_min != default.metronome.max_change_pct_per_min
+    assert cfg.coaching.target_step_deg != default.coaching.target_step_deg
 
 
 def test_the_live_app_gets_every_section(cfg):
@@ -85,6 +89,7 @@ def test_the_live_app_gets_every_section(cfg):
         assert cues.mode == "faded"
         assert cues.metronome_on and cues.metronome_target_spm == 172.0
         assert parts.engine.metronome_max_change_pct_per_min == 5.0
+        assert parts.target.target.step_deg == 7.5          # the [ and ] keys' step
         assert session.simulated and session.recording_off_reason   # never an empty reason
     finally:
         parts.close()

@@ -13,7 +13,7 @@ from pi_app.analysis.pipeline import AnalysisUpdate
 from pi_app.analysis.types import Step, StrideMetrics
 from pi_app.clock import ManualClock
 from pi_app.frames import FrameChunk
-from pi_app.records import CueEvent
+from pi_app.records import CueEvent, QualityFlag
 from pi_app.store import SessionInfo, SessionRecorder, SessionStore
 from pi_app.store.schema import pack_samples, unpack_samples
 
@@ -95,6 +95,8 @@ def test_everything_recorded_reads_back(tmp_path):
     assert [(x.t_s, x.side) for x in data.steps] == [(100.1, "R"), (100.45, "L")]
     st = data.strides[1]
     assert st.metrics.drift and st.metrics.quality == frozenset({"gap"})
+    # The flags come back as the enum the analysis uses, not as bare text.
+    assert [type(q) for q in st.metrics.quality] == [QualityFlag]
     assert st.metrics.thorax_rom_deg is None and st.metrics.rel_phase_deg == 310.0
     assert st.drift_state == "drifting" and st.drift_direction == "counter-rotation lost"
     assert st.drifting_metrics == ("rel_phase",) and st.drift_deviation_sd == -4.0

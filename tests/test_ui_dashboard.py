@@ -120,12 +120,15 @@ def test_crossbody_follows_live_sine():
 
 def test_key_legend_lists_every_coach_key_with_current_settings(states):
     legend = dict(key_legend(states["no_audio"]))
-    assert set(legend) == {"B", "N", "C", "M", "T", "+/-", "R", "Q"}
+    assert set(legend) == {"B", "N", "C", "M", "T", "+/-", "[/]", "R", "Q"}
+    assert legend["[/]"] == "phase target off"
     assert legend["C"] == "cues: faded" and legend["M"] == "unmute"
     assert legend["T"] == "metronome ON" and legend["+/-"] == "target 166 spm"
     assert legend["R"] == "stop rec"
     legend = dict(key_legend(states["in_band"]))
     assert legend["M"] == "mute" and legend["R"] == "record" and legend["T"] == "metronome off"
+    targeted = dataclasses.replace(states["in_band"], target_offset_deg=10.0)
+    assert dict(key_legend(targeted))["[/]"] == "phase target +10°"
 
 
 def test_key_legend_never_offers_recording_that_cannot_happen(states):

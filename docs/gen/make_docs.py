@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
+import inspect
 import io
 import json
 import os
@@ -489,7 +490,10 @@ def small_png(png: bytes, colours: int) -> bytes:
 # -- dashboard screenshots --------------------------------------------------------------------
 #: Screenshot states used in the guide: (file stem, pi_app.ui.screenshots state or our own).
 SCREEN_STATES = ("warmup", "baseline_building", "in_band", "drifting", "suppressed",
-                 "sensor_fault", "no_audio", "stalled_thread")
+                 "sensor_fault", "no_audio", "stalled_thread", "target")
+#: The athlete list shown before a run (pi_app.ui.athlete_picker): names, the row the coach
+#: moved to, seconds left.
+PICKER_SCENE = (("Ana Silva", "Ben Okafor", "Chloe Martin", "Dev Patel"), 1, 23.0)
 SCREEN_SIZE = (1280, 720)
 SCREEN_SAVED = (960, 540)
 SCREEN_COLOURS = 128
@@ -516,7 +520,63 @@ def screen_snapshots() -> dict:
                               calibration_text="simulated: no calibration needed")
     run_stepped(session, clock, 20.0, cfg.sensors.drain_interval_s)
     snaps["warmup"] = session.snapshot()
+    snaps["target"] = _target_snapshot(cfg)
     return {name: snaps[name] for name in SCREEN_STATES}
+
+
+def _target_snapshot(cfg):
+    """The steady runner once its band is built, with a target 20 deg toward anti-phase set
+    by the coach's ] key (4 presses of 5 deg): the runner is on the in-phase side of it."""
+    from pi_app.clock import ManualClock
+    from pi_app.coaching.target import attach_target
+    from pi_app.live.session import run_stepped
+    from pi_app.app import make_cue_engine, open_session
+    from pi_app.records import CoachCommand
+    from pi_app.sim import open_simulated_bus
+
+    clock = ManualClock()
+    bus = open_simulated_bus(scenario="steady", seed=0, chips="mpu6050", clock=clock,
+                             bus_number=cfg.sensors.bus)
+    engine, warnings = make_cue_engine(cfg, clock, simulated=True)
+    session, _ = open_session(cfg, clock, bus, cue_engine=engine, simulated=True,
+                              scenario="steady", warnings=warnings,
+                              calibration_text="simulated: no calibration needed")
+    attach_target(session, None, cfg.coaching.target_step_deg)
+    run_stepped(session, clock, 100.0, cfg.sensors.drain_interval_s)
+    for _ in range(4):
+        session.commands.put(CoachCommand("target_step", 1.0))
+    run_stepped(session, clock, 15.0, cfg.sensors.drain_interval_s)
+    return session.snapshot()
+
+
+def _small_png(surface) -> bytes:
+    """`surface` (SCREEN_SIZE) scaled to SCREEN_SAVED with SCREEN_COLOURS colours."""
+    import pygame
+    from PIL import Image
+    raw = pygame.image.tobytes(surface, "RGB")
+    img = Image.frombytes("RGB", SCREEN_SIZE, raw).resize(SCREEN_SAVED, Image.LANCZOS)
+    # Octree keeps the small accent colours (badges, traces) that median cut merges.
+    img = img.quantize(colors=SCREEN_COLOURS, method=Image.Quantize.FASTOCTREE, dither=0)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", optimize=True)
+    return buf.getvalue()
+
+
+def render_picker() -> tuple[bytes, str]:
+    """(png, signature) of the athlete list before a run (PICKER_SCENE)."""
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    import pygame
+
+    from pi_app.ui.athlete_picker import AthletePicker, draw_picker
+    pygame.init()
+    names, row, left_s = PICKER_SCENE
+    picker = AthletePicker(list(names), 30.0, now_s=0.0)
+    for _ in range(row):
+        picker.key("down", 0.0)
+    surface = pygame.Surface(SCREEN_SIZE)
+    draw_picker(surface, picker, 30.0 - left_s)
+    return _small_png(surface), signature(json.dumps(
+        [names, row, left_s, picker.rows(), inspect.getsource(draw_picker)]))
 
 
 def render_screens(snapshots: dict) -> dict[str, tuple[bytes, str]]:
@@ -524,7 +584,6 @@ def render_screens(snapshots: dict) -> dict[str, tuple[bytes, str]]:
     to SCREEN_SAVED and reduced to SCREEN_COLOURS colours (keeps the guide small)."""
     os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
     import pygame
-    from PIL import Image
 
     from pi_app.ui.dashboard import Dashboard
     pygame.init()
@@ -533,15 +592,9 @@ def render_screens(snapshots: dict) -> dict[str, tuple[bytes, str]]:
     out = {}
     for state, snap in snapshots.items():
         dash.draw(snap, surface)
-        raw = pygame.image.tobytes(surface, "RGB")
-        img = Image.frombytes("RGB", SCREEN_SIZE, raw).resize(SCREEN_SAVED, Image.LANCZOS)
-        # Octree keeps the small accent colours (badges, traces) that median cut merges.
-        img = img.quantize(colors=SCREEN_COLOURS, method=Image.Quantize.FASTOCTREE, dither=0)
-        buf = io.BytesIO()
-        img.save(buf, format="PNG", optimize=True)
+        png = _small_png(surface)
         labels = {k: v for k, v in sorted(getattr(dash, "labels", {}).items())}
-        out[state] = (buf.getvalue(), signature(json.dumps(labels, sort_keys=True,
-                                                           default=str)))
+        out[state] = (png, signature(json.dumps(labels, sort_keys=True, default=str)))
     return out
 
 
@@ -572,6 +625,9 @@ def generate(out_docs: Path, with_screens: bool, manifest: dict | None = None) -
             name = f"screen-{state.replace('_', '-')}.png"
             (figs / name).write_bytes(png)
             new[name] = {"made_from": sig, "sha256": sha256(png)}
+        png, sig = render_picker()
+        (figs / "screen-athlete-picker.png").write_bytes(png)
+        new["screen-athlete-picker.png"] = {"made_from": sig, "sha256": sha256(png)}
     (figs / MANIFEST).write_text(json.dumps(new, indent=1, sort_keys=True) + "\n",
                                  encoding="utf-8")
     return new

@@ -612,7 +612,7 @@ class DriftDetector:
             return DriftDirection.PELVIS_LATE if dev > 0 else DriftDirection.PELVIS_EARLY
         return DriftDirection.CADENCE_HIGH if dev > 0 else DriftDirection.CADENCE_LOW
 
-    def _verdict(self, state: str, judge: bool, t_s: float | None = None) -> DriftVerdict:
+    def _verdict(self, state: DriftState, judge: bool, t_s: float | None = None) -> DriftVerdict:
         progress = 1.0 if self.baseline else 0.0
         if state == DriftState.BUILDING_BASELINE:
             progress = min(1.0, self._collected / self.baseline_strides)

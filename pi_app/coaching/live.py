@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from pi_app.coaching.baselines import Conditions, check_conditions, chips_text
 from pi_app.coaching.plan import plan_next
-from pi_app.coaching.programme import Programme, ProgrammeSession, target_center_deg
+from pi_app.coaching.programme import Programme, ProgrammeSession
 from pi_app.coaching.store import StoredBaseline, list_baselines, remember_baseline
 from pi_app.store.athletes import Athlete, ensure_athlete
 from pi_app.store.store import SessionStore, SessionStoreError
@@ -44,8 +44,7 @@ class CoachingHook:
     docstring). state_dir: the store's state directory; chips: "pelvis=...,thorax=..."."""
 
     def __init__(self, session, state_dir, athlete: Athlete, candidates: list[StoredBaseline],
-                 treadmill_speed_kmh: float | None, chips: str,
-                 target_offset_deg: float | None = None):
+                 treadmill_speed_kmh: float | None, chips: str):
         self.session = session
         self.state_dir = state_dir
         self.athlete = athlete
@@ -59,10 +58,7 @@ class CoachingHook:
         self._remembered_for: list[dict] = []
         self._threads: list[threading.Thread] = []
         self._note_sent: str | None = None
-        self.target_offset_deg = target_offset_deg
-        self._targeted: list[dict] = []
-        #: The target band (low, high deg) in force, None while there is none.
-        self.target_band_deg: tuple[float, float] | None = None
+        self._speed_match: bool | None = None
 
     # -- hook ------------------------------------------------------------------------------
     def on_update(self, update) -> None:
@@ -72,32 +68,17 @@ class CoachingHook:
         note = detector.stored_note
         if note is not None and note != self._note_sent:
             self._note_sent = note
-            self.session._call("on_event", "stored_baseline",
-                               {"t_s": self.session.t_s, "detail": note})
-        self._apply_target(detector)
+            event = {"t_s": self.session.t_s, "detail": note}
+            if detector.stored_in_use is not None:
+                # What a replay needs to judge against the same band (pi_app.coaching.replay).
+                event.update(baseline=baseline_record(detector.stored_in_use),
+                             speed_match=self._speed_match)
+            self.session._call("on_event", "stored_baseline", event)
         if (detector.baseline and detector.stored_in_use is None
                 and not any(d is detector.baseline for d in self._remembered_for)
                 and any(v.state == "in_band" or v.drift for v in update.verdicts)):
             self._remembered_for.append(detector.baseline)
             self._remember(detector)
-
-    def _apply_target(self, detector) -> None:
-        """Once a baseline is there (remembered or fresh), judge the relative phase against
-        the target band: the baseline band moved `target_offset_deg` toward anti-phase."""
-        if not self.target_offset_deg or "rel_phase" not in detector.baseline \
-                or any(d is detector.baseline for d in self._targeted):
-            return
-        self._targeted.append(detector.baseline)
-        base = detector.baseline["rel_phase"]
-        center = target_center_deg(base.center, self.target_offset_deg)
-        band = detector.set_band("rel_phase", center - base.half_width,
-                                 center + base.half_width)
-        self.target_band_deg = (band.low, band.high)
-        self.session._call("on_event", "target", {
-            "t_s": self.session.t_s, "offset_deg": self.target_offset_deg,
-            "band_deg": [round(band.low, 1), round(band.high, 1)],
-            "detail": f"target {self.target_offset_deg:+g} deg toward anti-phase: "
-                      f"{band.low:.0f}-{band.high:.0f} deg"})
 
     def _offer(self, detector) -> None:
         self.offered = True
@@ -120,6 +101,7 @@ class CoachingHook:
             if match is True and speed_match is None:
                 speed_match = True
         if fitting:
+            self._speed_match = speed_match
             detector.use_baseline(fitting, speed_match=speed_match)
         elif first_reason:
             detector.reject_baseline(first_reason)
@@ -153,6 +135,23 @@ class CoachingHook:
             thread.join(timeout_s)
 
 
+def baseline_record(baseline) -> dict:
+    """A `Baseline` as plain JSON-able data (`baseline_from_record` reads it back)."""
+    return {"centers": dict(baseline.centers), "sds": dict(baseline.sds),
+            "n_strides": baseline.n_strides, "origin": baseline.origin,
+            "created_unix_s": baseline.created_unix_s}
+
+
+def baseline_from_record(record: dict):
+    """The `Baseline` a `baseline_record` describes (ValueError/KeyError/TypeError when it
+    is not one)."""
+    from pi_app.analysis.drift import Baseline
+    return Baseline(centers={str(k): float(v) for k, v in record["centers"].items()},
+                    sds={str(k): float(v) for k, v in record["sds"].items()},
+                    n_strides=int(record["n_strides"]), origin=str(record.get("origin", "")),
+                    created_unix_s=record.get("created_unix_s"))
+
+
 def _with_origin(baseline, origin: str):
     from dataclasses import replace
     return replace(baseline, origin=origin)
@@ -177,6 +176,14 @@ class CoachingPlan:
                 + self.session.describe(len(self.programme)))
 
 
+def target_offset_for(cfg, planned: ProgrammeSession | None) -> float | None:
+    """The session's relative-phase target (deg toward anti-phase; None = none): the
+    programme session's where it sets one, else [coaching] target_offset_deg."""
+    if planned is not None and planned.target_offset_deg is not None:
+        return planned.target_offset_deg
+    return cfg.coaching.target_offset_deg or None
+
+
 def plan_for(state_dir, athlete_name: str) -> CoachingPlan:
     """The athlete (added if new) and the next session of their programme."""
     with SessionStore.open(state_dir) as store:
@@ -188,8 +195,7 @@ def plan_for(state_dir, athlete_name: str) -> CoachingPlan:
 
 
 def attach_coaching(session, state_dir, athlete_name: str,
-                    treadmill_speed_kmh: float | None = None,
-                    target_offset_deg: float | None = None) -> CoachingHook:
+                    treadmill_speed_kmh: float | None = None) -> CoachingHook:
     """Find (or add) the athlete, load their remembered baselines and attach a
     `CoachingHook` to `session`. Raises SessionStoreError when the store cannot be opened."""
     with SessionStore.open(state_dir) as store:
@@ -198,7 +204,43 @@ def attach_coaching(session, state_dir, athlete_name: str,
     reader = session.reader
     chips = chips_text({role: getattr(reader.driver(role), "model", None)
                         for role in reader.roles})
-    hook = CoachingHook(session, state_dir, athlete, candidates, treadmill_speed_kmh, chips,
-                        target_offset_deg)
+    hook = CoachingHook(session, state_dir, athlete, candidates, treadmill_speed_kmh, chips)
     session.hooks.append(hook)
     return hook
+
+
+def athletes_by_recency(state_dir) -> list[str]:
+    """The athletes' names in the store, the most recently run first (then by name); [] when
+    there is no store yet."""
+    from pi_app.store.athletes import list_athletes
+    from pi_app.store.store import database_path
+    if not database_path(state_dir).exists():
+        return []
+    with SessionStore.open(state_dir) as store:
+        athletes = list_athletes(store)
+    return [a.name for a in sorted(athletes, key=lambda a: -(a.last_session_unix_s or 0.0))]
+
+
+def choose_on_dashboard(ui, state_dir, timeout_s: float, clock, status=None) -> str:
+    """The athlete the coach picks on the dashboard before a run started without --athlete
+    ("" = none: no athletes in the store, the picker is off (`timeout_s` 0), or nobody
+    chose within `timeout_s` s of the last key press). `status(text)`: where the service
+    says it is waiting (systemd STATUS). Prints how it was decided."""
+    import sys
+    if ui is None or timeout_s <= 0:
+        return ""
+    names = athletes_by_recency(state_dir)
+    if not names:
+        return ""
+    from pi_app.ui.athlete_picker import choose_athlete
+
+    shown: list[int | None] = [None]     # the whole seconds last said
+
+    def on_frame(left_s: float) -> None:
+        if status is not None and round(left_s) != shown[0]:
+            shown[0] = round(left_s)
+            status(f"waiting for the coach to choose the athlete ({left_s:.0f} s left)")
+    result = choose_athlete(ui, names, timeout_s, clock, on_frame=on_frame)
+    print(f"pi-app: athlete {result.name!r} ({result.why})." if result.name
+          else f"pi-app: no athlete ({result.why}).", file=sys.stderr)
+    return result.name or ""

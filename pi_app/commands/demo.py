@@ -28,6 +28,7 @@ from pi_app.commands.run import add_recording_options, check_recording_options, 
 from pi_app.errors import ConfigError, PiAppError
 from pi_app.commands import argtypes
 from pi_app.commands.common import add_simulation_options
+from pi_app.sim.bus import SimulatedBus
 from pi_app.sim.scenarios import make_scenario
 
 # Headless stepped runs without --seconds: long enough for warm-up, baseline and a drift.
@@ -87,8 +88,9 @@ def _open_ui(cfg, headless: bool):
 
 
 def run(args) -> int:
-    from pi_app.app import (build_live, coaching_args, plan_session, recording_args,
-                            run_paced, run_threads, simulator_spec, stop_recorder)
+    from pi_app.app import (build_live, choose_athlete, coaching_args, plan_session,
+                            recording_args, run_paced, run_threads, simulator_spec,
+                            stop_recorder, target_offset)
     from pi_app.config import load_config
 
     _check_args(args)
@@ -101,15 +103,21 @@ def run(args) -> int:
             print(path)
         return 0
 
-    cfg, plan = plan_session(cfg, args.state_dir, args.athlete)
-    if plan is not None:
-        print(f"pi-app demo: {plan.describe()}.", file=sys.stderr)
-    planned = plan.session if plan is not None else None
-
     ui, why = _open_ui(cfg, args.headless)
     headless = ui is None
     if why:
         print(f"pi-app: {why}.", file=sys.stderr)
+    try:
+        args.athlete = choose_athlete(cfg, args.state_dir, args.athlete, ui, WallClock())
+        cfg, plan = plan_session(cfg, args.state_dir, args.athlete)
+    except BaseException:
+        if ui is not None:
+            ui.close()
+        raise
+    if plan is not None:
+        print(f"pi-app demo: {plan.describe()}.", file=sys.stderr)
+    planned = plan.session if plan is not None else None
+    target_offset_deg = target_offset(cfg, plan)
     stepped = headless and args.speed is not None
     if not stepped and args.speed == 0:
         if ui is not None:
@@ -132,8 +140,8 @@ def run(args) -> int:
     record = None if not args.record else recording_args(
         state_dir=args.state_dir, athlete=args.athlete, notes=args.notes,
         config_text=config_text(args.config), max_size_mb=args.max_size_mb,
-        treadmill_speed_kmh=args.treadmill_kmh, planned=planned, scenario=args.scenario,
-        seed=args.seed)
+        treadmill_speed_kmh=args.treadmill_kmh, planned=planned,
+        target_offset_deg=target_offset_deg, scenario=args.scenario, seed=args.seed)
     parts = None
     try:
         # The simulated runner is built where acquisition runs (its own process unless
@@ -147,13 +155,16 @@ def run(args) -> int:
             t0_s=t0_s,
             events_out=args.events_out, calibration_text="simulated: no calibration needed",
             record=record, recording_off_reason="the demo was started with --no-record",
-            coaching=coaching_args(args.state_dir, args.athlete, args.treadmill_kmh, planned))
-        session, bus = parts.session, parts.bus
+            coaching=coaching_args(args.state_dir, args.athlete, args.treadmill_kmh),
+            target_offset_deg=target_offset_deg)
+        session, bus = parts.live, parts.bus
         recorder, coaching, events = parts.recorder, parts.coaching, parts.events
-        audio = getattr(parts.engine, "audio", None)
-        if sound and getattr(audio, "driver", None):
+        # Only a sound device that opened has an SDL driver (SilentAudio has none).
+        driver = getattr(parts.engine.audio if parts.engine is not None else None, "driver",
+                         None)
+        if sound and driver:
             sound_why = (f"sound on: cues and the metronome play through SDL audio driver "
-                         f"{audio.driver}" + _DRIVER_NOTES.get(audio.driver.lower(), "")
+                         f"{driver}" + _DRIVER_NOTES.get(driver.lower(), "")
                          + " (`pi-app cues --play` previews every pattern)")
         elif sound:
             sound_why = None          # the warning below says why not
@@ -179,8 +190,9 @@ def run(args) -> int:
                   + "; Ctrl-C stops.")
         # In process mode the simulated runner lives in the acquisition process: the same
         # scenario built here only to say when it drifts.
-        world = bus.scenario if bus is not None else make_scenario(
-            args.scenario, seed=args.seed, start_s=t0_s, day=args.day)
+        world = bus.scenario if isinstance(bus, SimulatedBus) else None
+        if world is None:
+            world = make_scenario(args.scenario, seed=args.seed, start_s=t0_s, day=args.day)
         notes = [first_cue_note(world, t0_s),
                  "recording as a new session (see pi-app sessions; --no-record: off)"
                  if recorder is not None and recorder.warning is None else
@@ -190,7 +202,8 @@ def run(args) -> int:
         banner += "".join(f"\npi-app demo: {n}." for n in notes if n)
         if stepped:
             print(banner, file=sys.stderr, flush=True)
-            achieved = run_paced(parts, cfg, clock, seconds, args.speed)
+            achieved = run_paced(parts, cfg, clock,
+                                 DEFAULT_STEPPED_S if seconds is None else seconds, args.speed)
             if args.speed and achieved is not None and achieved < 0.9 * args.speed:
                 print(f"pi-app demo: the CPU kept up only {achieved:.1f}x real "
                       f"time (asked for {args.speed:g}x).", file=sys.stderr)

@@ -98,9 +98,31 @@ def _wait_for_devices(cfg, headless: bool, clock, notifier) -> None:
     DeviceWait(clock, status=notifier.status).wait(patterns)
 
 
+def _athlete_and_plan(args, cfg, ui, clock, notifier):
+    """(cfg, plan or None): the athlete is --athlete or the one the coach chooses on the
+    dashboard (pi_app.app.choose_athlete; it sets args.athlete), and their programme's next
+    session adapts the cue policy (pi_app.app.plan_session). Closes `ui` when this fails."""
+    from pi_app.app import choose_athlete, plan_session
+
+    def waiting(text: str) -> None:
+        notifier.status(text)
+        notifier.extend_start(20.0)     # systemd's TimeoutStartSec runs until READY
+    try:
+        args.athlete = choose_athlete(cfg, args.state_dir, args.athlete, ui, clock,
+                                      status=waiting)
+        cfg, plan = plan_session(cfg, args.state_dir, args.athlete)
+    except BaseException:
+        if ui is not None:
+            ui.close()
+        raise
+    if plan is not None:
+        print(f"pi-app: {plan.describe()}.", file=sys.stderr)
+    return cfg, plan
+
+
 def run(args) -> int:
-    from pi_app.app import (coaching_args, live_calibration, plan_session, recording_args,
-                            run_live)
+    from pi_app.app import (coaching_args, live_calibration, recording_args, run_live,
+                            target_offset)
     from pi_app.clock import WallClock
     from pi_app.config import load_config
     from pi_app.service import ServiceNotifier
@@ -108,10 +130,7 @@ def run(args) -> int:
     check_recording_options(args)
     from pi_app.commands.argtypes import check_output_file
     check_output_file(args.events_out, "--events-out")
-    cfg, plan = plan_session(load_config(args.config), args.state_dir, args.athlete)
-    planned = plan.session if plan is not None else None
-    if plan is not None:
-        print(f"pi-app: {plan.describe()}.", file=sys.stderr)
+    cfg = load_config(args.config)
     calibration, calibration_text, profile_text = live_calibration(cfg)
     clock = WallClock()
     notifier = ServiceNotifier(clock)
@@ -126,16 +145,20 @@ def run(args) -> int:
     else:
         notifier.status("starting: opening the I2C bus and the IMUs")
     ui = _open_display(cfg, args.headless)
+    cfg, plan = _athlete_and_plan(args, cfg, ui, clock, notifier)
+    planned = plan.session if plan is not None else None
+    target_offset_deg = target_offset(cfg, plan)
     record = None if args.no_record else recording_args(
         state_dir=args.state_dir, athlete=args.athlete, notes=args.notes,
         config_text=config_text(args.config), max_size_mb=args.max_size_mb,
         treadmill_speed_kmh=args.treadmill_kmh, planned=planned,
-        calibration_text=profile_text,
+        target_offset_deg=target_offset_deg, calibration_text=profile_text,
         **(dict(scenario=scenario, seed=0) if scenario is not None else {}))
-    coaching = coaching_args(args.state_dir, args.athlete, args.treadmill_kmh, planned)
+    coaching = coaching_args(args.state_dir, args.athlete, args.treadmill_kmh)
     # The bus is opened where acquisition runs (pi_app.app.open_acquisition).
     run_live(cfg, clock, None, ui=ui, notifier=notifier, calibration=calibration,
              calibration_text=calibration_text, events_out=args.events_out,
              record=record, coaching=coaching, scenario=scenario,
-             seconds=planned.duration_s if planned is not None else None)
+             seconds=planned.duration_s if planned is not None else None,
+             target_offset_deg=target_offset_deg)
     return 0

@@ -37,7 +37,7 @@ class Timeline:
     would start during it are dropped (a new cue pre-empts the rest of an old one).
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._notes: list[tuple[float, float, float]] = []
 
     def add(self, start_s: float, segments: Iterable[Segment]) -> list[tuple[float, float, float]]:

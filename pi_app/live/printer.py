@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+from pi_app.records import CueKind
+
 
 class StridePrinter:
     """A session hook for headless runs: one line per stride, per cue and per fault. Times are
@@ -60,7 +62,7 @@ class StridePrinter:
 
 
 
-def buzzer_rhythm(kind: str, intensity: float, buzzer_kind: str) -> str:
+def buzzer_rhythm(kind: CueKind, intensity: float, buzzer_kind: str) -> str:
     """What a buzzer plays for a cue, as text: "70 ms on, 70 ms off, 70 ms on" (active: its
     own pitch), with each tone's pitch for a passive one ("70 ms at 2800 Hz, 70 ms off, ...")."""
     from pi_app.cues.patterns import PATTERNS, render

@@ -154,6 +154,8 @@ class LiveSession:
         self.analyzer = analyzer
         self.cue_engine = cue_engine
         self.hooks = list(hooks)
+        # Coach commands carried out by a part attached to the session (`own_command`).
+        self._command_owners: dict[str, Callable[[CoachCommand], None]] = {}
         self.commands = commands if commands is not None else CommandQueue()
         self.box = box if box is not None else SnapshotBox()
         self.aligner = FrameAligner()
@@ -172,6 +174,7 @@ class LiveSession:
         # session says it more precisely, e.g. "started with --no-record").
         self.recording_off_reason = "this run has no session store"
         self.replay: ReplayInfo | None = None  # while a stored session replays
+        self.target_offset_deg: float | None = None   # set by pi_app.coaching.target
         self.display_start_s: float | None = None   # sample-clock 00:00 (default: started_s)
         self._health_judges: dict[str, HealthJudge] = {}
         self._health_verdicts: dict = {}
@@ -296,9 +299,25 @@ class LiveSession:
                 # Stopped by a disk problem: resuming cannot help; the warning says why.
                 self._warn_once("recording cannot resume: " + recorder.warning)
             self._call("on_event", "recording", {**t, "on": self.is_recording})
+        elif kind in self._command_owners:
+            owner = self._command_owners[kind]
+            try:
+                owner(command)
+            except Exception as err:  # a broken owner must not stop the analysis
+                self.hook_errors += 1
+                self._call("on_event", "hook_error", {
+                    "t_s": self.t_s, "detail": f"{kind}: {type(err).__name__}: {err}"})
         elif kind == "quit":
             self.quit_requested = True
             self._call("on_event", "quit", t)
+        else:
+            # e.g. the target keys in a session built without a target: say so, once.
+            self._warn_once(f"nothing in this run carries out the {kind} key")
+
+    def own_command(self, kind: str, owner: Callable[[CoachCommand], None]) -> None:
+        """Coach commands of `kind` go to `owner(command)` (on the analysis thread), e.g.
+        "target_step" to the coaching target (pi_app.coaching.target.TargetHook)."""
+        self._command_owners[kind] = owner
 
     def _apply_cue_command(self, command: CoachCommand, t: dict) -> None:
         engine = self.cue_engine
@@ -363,14 +382,15 @@ class LiveSession:
             recording_off_reason=None if self.recorder is not None
             else self.recording_off_reason,
             needle_deg=needle_deg, needle_note=needle_note, replay=self.replay,
-            baseline_note=self.analyzer.drift.stored_note)
+            baseline_note=self.analyzer.drift.stored_note,
+            target_offset_deg=self.target_offset_deg)
 
     def _sensor_status(self) -> tuple[SensorStatus, ...]:
         out = []
         for role, h in self._health_prev.items():
             verdict = self._health_verdicts.get(role)
             out.append(SensorStatus(
-                role=role, model=h["model"] or None, address=h["address"],
+                role=SensorRole(role), model=h["model"] or None, address=h["address"],
                 present=h["present"], configured_rate_hz=h["configured_rate_hz"] or None,
                 effective_rate_hz=h["effective_rate_hz"] or None, overflows=h["overflows"],
                 i2c_errors=h["i2c_errors"], gaps=h["gaps"], reconnects=h["reconnects"],

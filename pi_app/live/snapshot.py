@@ -70,7 +70,8 @@ class LiveSnapshot:
     missing, not settled), needle_note then says why. replay: set while a stored session is
     replayed (never recorded again). baseline_note: whether a remembered baseline of the
     athlete is judged against (which session, how old) or why not; None when there was none
-    to offer.
+    to offer. target_offset_deg: the coaching target in force (deg toward anti-phase from
+    the athlete's band; None = no target).
     """
 
     t_s: float = 0.0
@@ -104,6 +105,7 @@ class LiveSnapshot:
     needle_note: str | None = None
     replay: ReplayInfo | None = None
     baseline_note: str | None = None
+    target_offset_deg: float | None = None
 
 
 class SnapshotBox:
@@ -129,7 +131,7 @@ class SnapshotBox:
 class CommandQueue:
     """UI -> analysis thread: put never blocks, the analysis drains between chunks."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._q: queue.SimpleQueue[CoachCommand] = queue.SimpleQueue()
 
     def put(self, command: CoachCommand) -> None:

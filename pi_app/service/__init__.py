@@ -57,6 +57,11 @@ class ServiceNotifier:
         """One line shown by `systemctl status pi-app` (sensor state, faults)."""
         return self._send("STATUS=" + _one_line(text))
 
+    def extend_start(self, seconds: float) -> bool:
+        """Before READY: ask systemd for `seconds` more than TimeoutStartSec from now
+        (EXTEND_TIMEOUT_USEC, systemd >= 236), e.g. while the coach chooses the athlete."""
+        return self._send(f"EXTEND_TIMEOUT_USEC={int(seconds * 1e6)}")
+
     def watchdog_tick(self, heartbeats, now_s: float | None = None) -> tuple[str, ...]:
         """Call every main-loop iteration. heartbeats: `pi_app.live.session.Heartbeats` or a
         mapping name -> last beat (clock s, None = not yet). Pings WATCHDOG=1 when due and

@@ -22,7 +22,7 @@ from typing import Iterator
 from pi_app.analysis.types import Step, StrideMetrics
 from pi_app.errors import PiAppError
 from pi_app.frames import FrameChunk
-from pi_app.records import CueEvent
+from pi_app.records import CueEvent, QualityFlag
 from pi_app.paths import state_dir
 from pi_app.store.migrations import MigrationError, migrate
 from pi_app.store.schema import DATABASE_FILE_NAME, SCHEMA_VERSION, unpack_samples
@@ -420,7 +420,8 @@ class SessionStore:
                 pelvis_rom_deg=r["pelvis_rom_deg"], thorax_rom_deg=r["thorax_rom_deg"],
                 pelvis_phase_deg=r["pelvis_phase_deg"], thorax_phase_deg=r["thorax_phase_deg"],
                 rel_phase_deg=r["rel_phase_deg"], rotation_symmetry_pct=r["rotation_symmetry_pct"],
-                quality=frozenset(_split(r["quality"])), drift=bool(r["drift"]))
+                quality=frozenset(QualityFlag(q) for q in _split(r["quality"])),
+                drift=bool(r["drift"]))
             out.append(StoredStride(
                 m, r["drift_state"], r["drift_progress"], r["drift_metric"],
                 r["drift_direction"], r["drift_unit"], r["drift_deviation"],

@@ -122,6 +122,8 @@ def drift_view(s: LiveSnapshot) -> StateView:
                          "warning", W.WARN, W.WARN_DARK)
     if v.state == "in_band":
         src = "coach-set band" if s.band_source == "coach" else "runner's baseline band"
+        if s.band_source == "coach" and s.target_offset_deg:
+            src = f"target band ({s.target_offset_deg:+g}° toward anti-phase)"
         origin = _remembered_origin(s)
         if origin and s.band_source != "coach":
             src = f"band remembered from {origin}"
@@ -231,6 +233,12 @@ def key_legend(s: LiveSnapshot) -> list[tuple[str, str]]:
                 action = "rec off"  # the alert line says why when R is pressed
             else:
                 action = "stop rec" if s.recording else "record"
+        elif k == "target_step":
+            if b.command.value and b.command.value < 0:
+                continue  # "[" and "]" share one legend entry
+            goal = (f"{s.target_offset_deg:+g}°" if s.target_offset_deg else "off")
+            out.append(("[/]", f"phase target {goal}"))
+            continue
         elif k == "metronome_target_delta_spm":
             if b.command.value and b.command.value < 0:
                 continue  # "+" and "-" share one legend entry
@@ -406,8 +414,9 @@ class Dashboard:
                                      f"{s.cadence_spm:.0f}", s.metronome_on,
                                      s.metronome_target_spm),
              lambda: self._draw_cadence(target, s), None, None),
-            ("dial", self.r_dial, (s.band_deg, s.band_source, shown, missing, live_deg,
-                                   s.needle_note, (s.phase_confidence or 1.0) >= 0.5),
+            ("dial", self.r_dial, (s.band_deg, s.band_source, s.target_offset_deg, shown,
+                                   missing, live_deg, s.needle_note,
+                                   (s.phase_confidence or 1.0) >= 0.5),
              lambda: self._draw_dial(target, s), self.g_dial_disc,
              (s.needle_deg, s.phase_confidence)),
             ("bars", self.r_bars, (s.band_deg, shown), lambda: self._draw_bars(target, s),
@@ -603,7 +612,9 @@ class Dashboard:
         live = live_text(s)
         band = ("band being built" if s.band_deg is None else
                 f"band {s.band_deg[0] % 360:.0f}–{s.band_deg[1] % 360:.0f}°"
-                + (" (coach)" if s.band_source == "coach" else ""))
+                + (f" (target {s.target_offset_deg:+g}°)" if s.band_source == "coach"
+                   and s.target_offset_deg else " (coach)" if s.band_source == "coach"
+                   else ""))
         t.blit(surf, live, px(34), (r.x, r.bottom), W.TEXT, anchor="bottomleft",
                max_w=r.width // 2)
         t.blit(surf, band, px(30), (r.right, r.bottom), W.OK if s.band_deg else W.DIM,

@@ -36,6 +36,10 @@ KEY_BINDINGS: tuple[KeyBinding, ...] = (
                CoachCommand("metronome_target_delta_spm", METRONOME_STEP_SPM), "target up"),
     KeyBinding((pygame.K_MINUS, pygame.K_KP_MINUS, pygame.K_DOWN), "-",
                CoachCommand("metronome_target_delta_spm", -METRONOME_STEP_SPM), "target down"),
+    KeyBinding((pygame.K_RIGHTBRACKET, pygame.K_PAGEUP), "]", CoachCommand("target_step", 1.0),
+               "phase target more anti-phase"),
+    KeyBinding((pygame.K_LEFTBRACKET, pygame.K_PAGEDOWN), "[", CoachCommand("target_step", -1.0),
+               "phase target less anti-phase"),
     KeyBinding((pygame.K_r,), "R", CoachCommand("toggle_recording"), "record"),
     KeyBinding((pygame.K_q, pygame.K_ESCAPE), "Q", CoachCommand("quit"), "quit"),
 )

@@ -14,15 +14,15 @@ import numpy as np
 from pi_app.analysis.drift import DriftVerdict
 from pi_app.analysis.types import StrideMetrics
 from pi_app.live.snapshot import LiveSnapshot, ReplayInfo, SensorStatus
-from pi_app.records import CueEvent, CueKind, CueMode, DriftDirection, DriftState
+from pi_app.records import CueEvent, CueKind, CueMode, DriftDirection, DriftState, SensorRole
 
 STRIDE_HZ = 1.35
 TRACE_RATE_HZ = 100.0
 
 
 def _sensors(thorax_present: bool = True) -> tuple[SensorStatus, ...]:
-    return (SensorStatus("pelvis", "MPU-6050", 0x68, True, 1000.0, 1000.4),
-            SensorStatus("thorax", "MPU-6050", 0x69, thorax_present, 1000.0,
+    return (SensorStatus(SensorRole.PELVIS, "MPU-6050", 0x68, True, 1000.0, 1000.4),
+            SensorStatus(SensorRole.THORAX, "MPU-6050", 0x69, thorax_present, 1000.0,
                          995.2 if thorax_present else None, overflows=1, i2c_errors=3,
                          gaps=1, reconnects=0 if thorax_present else 1,
                          last_error=None if thorax_present else

@@ -39,9 +39,9 @@ def _run_scenario(cfg: Config, scenario: str, times_s: Mapping[str, float], seed
     try:
         out, done_s = {}, 0.0
         for name, t_s in sorted(times_s.items(), key=lambda kv: kv[1]):
-            run_stepped(parts.session, clock, t_s - done_s, cfg.sensors.drain_interval_s)
+            run_stepped(parts.live, clock, t_s - done_s, cfg.sensors.drain_interval_s)
             done_s = t_s
-            out[name] = parts.session.snapshot()
+            out[name] = parts.live.snapshot()
         return out
     finally:
         parts.close()
@@ -57,6 +57,7 @@ def demo_snapshots(seed: int = 0, log: Callable[[str], None] | None = None,
     gives, a late analysis heartbeat, the audio fallback's warning), so each picture shows
     one thing. cfg: the config the sessions run with (default: the built-in defaults)."""
     from pi_app.analysis.drift import DriftVerdict
+    from pi_app.records import DriftState
     cfg = cfg if cfg is not None else Config()
     if log:
         log("simulating the 'drift' scenario for the screenshots ...")
@@ -66,7 +67,7 @@ def demo_snapshots(seed: int = 0, log: Callable[[str], None] | None = None,
     snaps.update(_run_scenario(cfg, "dropout", {"sensor_fault": _DROPOUT_FAULT_S}, seed))
     base = snaps["in_band"]
     snaps["suppressed"] = dataclasses.replace(
-        base, verdict=DriftVerdict(state="suppressed", progress=1.0, suppressed_for_s=18.0))
+        base, verdict=DriftVerdict(state=DriftState.SUPPRESSED, progress=1.0, suppressed_for_s=18.0))
     snaps["stalled_thread"] = dataclasses.replace(base, stalled_threads=("analysis",))
     snaps["no_audio"] = dataclasses.replace(
         base, warnings=base.warnings + ("no audio device (ALSA default): cues are silent; "
