@@ -36,7 +36,7 @@ BUDGET_MS = 8.0
 
 def _frames(n: int, simulated: bool) -> list:
     if simulated:
-        from pi_app.ui.screenshots import demo_snapshots
+        from pi_app.screenshots import demo_snapshots
         states = list(demo_snapshots().values())
     else:
         states = list(state_snapshots().values())

@@ -469,14 +469,39 @@ def run_paced(parts: LiveParts, cfg: Config, clock, seconds: float,
     return pacer.achieved_speed
 
 
+def choose_on_dashboard(ui, state_dir, timeout_s: float, clock, status=None) -> str:
+    """The athlete the coach picks on the dashboard before a run started without --athlete
+    ("" = none: no athletes in the store, the picker is off (`timeout_s` 0), or nobody
+    chose within `timeout_s` s of the last key press). `status(text)`: where the service
+    says it is waiting (systemd STATUS). Prints how it was decided."""
+    import sys
+    if ui is None or timeout_s <= 0:
+        return ""
+    from pi_app.coaching.live import athletes_by_recency
+    names = athletes_by_recency(state_dir)
+    if not names:
+        return ""
+    from pi_app.ui.athlete_picker import choose_athlete
+
+    shown: list[int | None] = [None]     # the whole seconds last said
+
+    def on_frame(left_s: float) -> None:
+        if status is not None and round(left_s) != shown[0]:
+            shown[0] = round(left_s)
+            status(f"waiting for the coach to choose the athlete ({left_s:.0f} s left)")
+    result = choose_athlete(ui, names, timeout_s, clock, on_frame=on_frame)
+    print(f"pi-app: athlete {result.name!r} ({result.why})." if result.name
+          else f"pi-app: no athlete ({result.why}).", file=sys.stderr)
+    return result.name or ""
+
+
 def choose_athlete(cfg: Config, state_dir, athlete: str, ui, clock,
                    status: Callable[[str], None] | None = None) -> str:
     """The athlete of a run: `athlete` when given, else the one the coach picks on the
-    dashboard `ui` within [coaching] choose_athlete_s (pi_app.coaching.live.choose_on_dashboard;
-    "" = none). status(text): where the waiting is reported (systemd STATUS)."""
+    dashboard `ui` within [coaching] choose_athlete_s (`choose_on_dashboard`; "" = none).
+    status(text): where the waiting is reported (systemd STATUS)."""
     if athlete.strip():
         return athlete
-    from pi_app.coaching.live import choose_on_dashboard
     return choose_on_dashboard(ui, state_dir, cfg.coaching.choose_athlete_s, clock,
                                status=status)
 

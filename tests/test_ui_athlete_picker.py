@@ -1,5 +1,5 @@
 """Choosing the athlete on the dashboard before a run (pi_app.ui.athlete_picker) and the
-coaching side of it (pi_app.coaching.live.choose_on_dashboard)."""
+coaching side of it (pi_app.app.choose_on_dashboard)."""
 
 import os
 
@@ -7,7 +7,8 @@ import pygame
 import pytest
 
 from pi_app.clock import ManualClock
-from pi_app.coaching.live import athletes_by_recency, choose_on_dashboard
+from pi_app.app import choose_on_dashboard
+from pi_app.coaching.live import athletes_by_recency
 from pi_app.store import SessionStore
 from pi_app.store.athletes import add_athlete
 from pi_app.ui.athlete_picker import AthletePicker, choose_athlete, draw_picker, key_name

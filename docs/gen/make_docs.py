@@ -488,7 +488,7 @@ def small_png(png: bytes, colours: int) -> bytes:
 
 
 # -- dashboard screenshots --------------------------------------------------------------------
-#: Screenshot states used in the guide: (file stem, pi_app.ui.screenshots state or our own).
+#: Screenshot states used in the guide: (file stem, pi_app.screenshots state or our own).
 SCREEN_STATES = ("warmup", "baseline_building", "in_band", "drifting", "suppressed",
                  "sensor_fault", "no_audio", "stalled_thread", "target")
 #: The athlete list shown before a run (pi_app.ui.athlete_picker): names, the row the coach
@@ -501,13 +501,13 @@ SCREEN_COLOURS = 128
 
 def screen_snapshots() -> dict:
     """LiveSnapshots of every SCREEN_STATES state from the real live session on the
-    simulated runner (virtual clock): the states of pi_app.ui.screenshots plus warm-up."""
+    simulated runner (virtual clock): the states of pi_app.screenshots plus warm-up."""
     from pi_app.clock import ManualClock
     from pi_app.config import load_config
     from pi_app.live.session import run_stepped
     from pi_app.app import make_cue_engine, open_session
     from pi_app.sim import open_simulated_bus
-    from pi_app.ui.screenshots import demo_snapshots
+    from pi_app.screenshots import demo_snapshots
 
     snaps = dict(demo_snapshots())
     cfg = load_config(None)

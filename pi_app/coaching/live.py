@@ -219,28 +219,3 @@ def athletes_by_recency(state_dir) -> list[str]:
     with SessionStore.open(state_dir) as store:
         athletes = list_athletes(store)
     return [a.name for a in sorted(athletes, key=lambda a: -(a.last_session_unix_s or 0.0))]
-
-
-def choose_on_dashboard(ui, state_dir, timeout_s: float, clock, status=None) -> str:
-    """The athlete the coach picks on the dashboard before a run started without --athlete
-    ("" = none: no athletes in the store, the picker is off (`timeout_s` 0), or nobody
-    chose within `timeout_s` s of the last key press). `status(text)`: where the service
-    says it is waiting (systemd STATUS). Prints how it was decided."""
-    import sys
-    if ui is None or timeout_s <= 0:
-        return ""
-    names = athletes_by_recency(state_dir)
-    if not names:
-        return ""
-    from pi_app.ui.athlete_picker import choose_athlete
-
-    shown: list[int | None] = [None]     # the whole seconds last said
-
-    def on_frame(left_s: float) -> None:
-        if status is not None and round(left_s) != shown[0]:
-            shown[0] = round(left_s)
-            status(f"waiting for the coach to choose the athlete ({left_s:.0f} s left)")
-    result = choose_athlete(ui, names, timeout_s, clock, on_frame=on_frame)
-    print(f"pi-app: athlete {result.name!r} ({result.why})." if result.name
-          else f"pi-app: no athlete ({result.why}).", file=sys.stderr)
-    return result.name or ""

@@ -97,7 +97,7 @@ def run(args) -> int:
     check_recording_options(args)
     cfg = load_config(args.config)
     if args.screenshot is not None:
-        from pi_app.ui.screenshots import save_screenshots
+        from pi_app.screenshots import save_screenshots
         paths = save_screenshots(args.screenshot, cfg=cfg)
         for path in paths:
             print(path)

@@ -34,6 +34,20 @@ def register(subparsers) -> argparse.ArgumentParser:
     return p
 
 
+def _record(argv: list[str]) -> int:
+    """`pi-app record ARGV`'s exit code (its one-sentence error on stderr, like the CLI)."""
+    from pi_app.commands import record
+    from pi_app.commands.argtypes import CliParser
+    from pi_app.errors import PiAppError
+    parser = CliParser(prog="pi-app")
+    record.register(parser.add_subparsers(dest="command"))
+    try:
+        return int(record.run(parser.parse_args(["record", *argv])) or 0)
+    except PiAppError as err:
+        print(f"pi-app: {err}", file=sys.stderr)
+        return err.exit_code
+
+
 def run(args) -> int:
     from pi_app.validation.runner import markdown_table, validate_data_dir, validate_simulated
 
@@ -49,7 +63,7 @@ def run(args) -> int:
     if args.data_dir is not None:
         scores += validate_data_dir(args.data_dir, progress=progress)
     if args.simulated:
-        scores += validate_simulated(progress=progress)
+        scores += validate_simulated(_record, progress=progress)
     if sys.stderr.isatty():
         print("\r\033[K", end="", file=sys.stderr)
     table = markdown_table(scores)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Protocol, Sequence
 
 from pi_app.clock import Clock
+from pi_app.sim.faults import FaultPlan
 
 if TYPE_CHECKING:
     from smbus2 import i2c_msg
@@ -41,18 +42,6 @@ class EmulatedChip(Protocol):
 
     def power_on_reset(self) -> None:
         """Return every register to its power-on value and empty the FIFO."""
-        ...
-
-
-class FaultPlan(Protocol):
-    """Scenario-driven faults. Both calls get the bus clock's time in seconds."""
-
-    def absent(self, address: int, now_s: float) -> bool:
-        """True while the chip at `address` does not answer at all (unplugged)."""
-        ...
-
-    def transaction_fails(self, address: int, now_s: float) -> bool:
-        """True if this one transaction fails with a transient EIO."""
         ...
 
 

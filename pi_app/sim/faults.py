@@ -1,10 +1,12 @@
-"""Scenario faults for the simulated I2C bus (the `FaultPlan` protocol of pi_app.sim.bus).
+"""Scenario faults for the simulated I2C bus: the `FaultPlan` protocol the bus asks, and plans.
 
 Faults are given per role, not per address: the pelvis IMU sits at the lower address of its
 family (0x68 InvenSense AD0=0, 0x6A ST SA0=0), the thorax IMU at the higher (0x69, 0x6B).
 """
 
 from __future__ import annotations
+
+from typing import Protocol
 
 import numpy as np
 
@@ -19,6 +21,18 @@ def role_of_address(address: int) -> str | None:
     if address in THORAX_ADDRESSES:
         return "thorax"
     return None
+
+
+class FaultPlan(Protocol):
+    """Scenario-driven faults. Both calls get the bus clock's time in seconds."""
+
+    def absent(self, address: int, now_s: float) -> bool:
+        """True while the chip at `address` does not answer at all (unplugged)."""
+        ...
+
+    def transaction_fails(self, address: int, now_s: float) -> bool:
+        """True if this one transaction fails with a transient EIO."""
+        ...
 
 
 class Dropout:

@@ -23,7 +23,7 @@ import numpy as np
 
 from pi_app.errors import ConfigError
 from pi_app.sim.body import Gait, PhaseRamp, SegmentMotion, SimulatedImu, random_rotation
-from pi_app.sim.bus import FaultPlan
+from pi_app.sim.faults import FaultPlan
 from pi_app.sim.faults import CombinedFaults, Dropout, RandomTransactionFailures
 from pi_app.sim.truth import Truth
 

@@ -181,11 +181,13 @@ SIM_CASES = (("steady", 60.0, (0, 1, 2)), ("cadence-change", 180.0, (0,)),
              ("dropout", 60.0, (0,)), ("i2c-noise", 60.0, (0,)))
 
 
-def validate_simulated(cases=SIM_CASES, chips: str = "mpu6050",
+def validate_simulated(record: Callable[[list[str]], int], cases=SIM_CASES,
+                       chips: str = "mpu6050",
                        progress: Callable[[str], None] | None = None) -> list[DatasetScore]:
     """Record each simulated scenario through the real drivers and sensor path (virtual
-    clock), then analyse and score it against the simulator's truth."""
-    from pi_app.cli import main as cli_main
+    clock), then analyse and score it against the simulator's truth. record(argv): runs
+    `pi-app record` with these arguments and returns its exit code (the command layer passes
+    it in: validation sits below the commands)."""
     from pi_app.recording.csv_reader import read_steps_csv, read_strides_csv
 
     scores = []
@@ -196,7 +198,7 @@ def validate_simulated(cases=SIM_CASES, chips: str = "mpu6050",
                 if progress:
                     progress(f"sim:{scenario} seed {seed}")
                 rec = Path(tmp) / f"{scenario}-{seed}.csv"
-                code = cli_main(["record", "--simulate", "--scenario", scenario, "--seed",
+                code = record(["--simulate", "--scenario", scenario, "--seed",
                                  str(seed), "--chips", chips, "--seconds", str(seconds),
                                  "-o", str(rec), "--quiet"])
                 if code != 0:

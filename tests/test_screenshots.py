@@ -8,7 +8,7 @@ from pi_app.config import DisplayConfig
 from pi_app.records import CoachCommand
 from pi_app.ui.display import DisplayError, choose_driver, open_display, open_live_ui
 from pi_app.ui.samples import state_snapshots
-from pi_app.ui.screenshots import STATES, save_screenshots
+from pi_app.screenshots import STATES, save_screenshots
 
 from conftest import real_kmsdrm_name, real_sdl_video_drivers
 
