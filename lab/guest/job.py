@@ -173,10 +173,7 @@ def phase_install(res: Results) -> int:
                       "# still fails on a skipped ping or a stalled thread).\n"
                       f"[Service]\nTimeoutStartSec=240\nWatchdogSec={LAB_WATCHDOG_S:g}s\n"
                       f"Environment=RPI_LGPIO_REVISION={PI4_REVISION}\n"
-                      "# vkms is display-only: Mesa has no GPU driver for it (the journal says\n"
-                      "# 'failed to load driver: vkms', and the frames stayed black). Its\n"
-                      "# software kms_swrast renders instead; on a Pi vc4/v3d do.\n"
-                      "Environment=LIBGL_ALWAYS_SOFTWARE=1\n"
+
                       + "".join(f"Environment={k}={v}\n"
                                 for k, v in lab_env.get("install_env", {}).items()))
     sudo_env = [f"{k}={v}" for k, v in lab_env.get("install_env", {}).items()]
