@@ -21,6 +21,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -521,7 +522,11 @@ def check_i2c_stub(res: Results, dev: dict) -> None:
                      for k, v in cases.items()})
 
 
-def fault(res: Results, name: str, inject, revert, observe_s: float = 15.0) -> None:
+def fault(res: Results, name: str, inject, revert, said: tuple[str, ...],
+          observe_s: float = 15.0) -> None:
+    """Inject a fault while the service runs, then revert it. Passes when the app said what
+    happened (a journal line of the app with one of the words in `said`), is active again
+    after the revert, and printed no traceback."""
     sh(["systemctl", "reset-failed", UNIT])
     if prop("ActiveState") != "active":
         sh(["systemctl", "start", UNIT], timeout=120)
@@ -535,7 +540,10 @@ def fault(res: Results, name: str, inject, revert, observe_s: float = 15.0) -> N
     back = wait_active(150)
     text = journal_since(t_real - 1)
     lines = [l for l in text.splitlines() if "pi-app[" in l or "systemd[" in l]
-    res.check(f"fault_{name}", back and not has_traceback(text),
+    app_lines = [l.lower() for l in text.splitlines() if "pi-app[" in l]
+    told = any(word in line for line in app_lines for word in said)
+    res.check(f"fault_{name}", back and told and not has_traceback(text), said_words=said,
+              app_said_it=told,
               injected=injected, reverted=reverted, state_during=during,
               restarts=int(prop("NRestarts") or 0) - n0, active_after_revert=back,
               traceback=has_traceback(text), journal=lines[-8:])
@@ -545,23 +553,35 @@ def check_faults(res: Results, dev: dict) -> None:
     sh(["systemctl", "start", UNIT], timeout=120)
     wait_active(150)
 
-    def write(path: str, value: str):
-        try:
-            Path(path).write_text(value)
-            return f"{path} <- {value}"
-        except OSError as e:
-            return f"{path} <- {value}: {e}"
+    def write(path: str, value: str, wait_s: float = 20.0):
+        # In a thread: unbinding a sound card blocks in the kernel until every process has
+        # closed its device files (a run hung here for 10 minutes while the app held the
+        # PCM open), so the job reports that instead of waiting for ever.
+        done: list[str] = []
+
+        def work():
+            try:
+                Path(path).write_text(value)
+                done.append(f"{path} <- {value}")
+            except OSError as e:
+                done.append(f"{path} <- {value}: {e}")
+        worker = threading.Thread(target=work, daemon=True)
+        worker.start()
+        worker.join(wait_s)
+        return done[0] if done else f"{path} <- {value}: still blocked after {wait_s:g} s"
 
     fault(res, "sound_card_unbound",
           lambda: write("/sys/bus/platform/drivers/snd_aloop/unbind", "snd_aloop.0"),
-          lambda: write("/sys/bus/platform/drivers/snd_aloop/bind", "snd_aloop.0"))
+          lambda: write("/sys/bus/platform/drivers/snd_aloop/bind", "snd_aloop.0"),
+          said=("sound", "audio"))
     connector = next(iter(sorted(Path("/sys/class/drm").glob("card0-*/status"))), None)
     if connector is not None:
         fault(res, "display_unplugged", lambda: write(str(connector), "off"),
-              lambda: write(str(connector), "detect"))
+              lambda: write(str(connector), "detect"), said=("display", "screen"))
     fault(res, "gpio_chip_removed",
           lambda: sh(["/usr/local/sbin/lab-devices", "gpio-down"])[0] == 0,
-          lambda: sh(["/usr/local/sbin/lab-devices", "gpio-up"])[0] == 0)
+          lambda: sh(["/usr/local/sbin/lab-devices", "gpio-up"])[0] == 0,
+          said=("buzzer", "gpio"))
     fill = Path("/var/lib/pi-lab-fill")
 
     def fill_disk():
@@ -573,7 +593,8 @@ def check_faults(res: Results, dev: dict) -> None:
     def unfill():
         fill.unlink(missing_ok=True)
         return True
-    fault(res, "state_filesystem_full", fill_disk, unfill, observe_s=20.0)
+    fault(res, "state_filesystem_full", fill_disk, unfill, said=("disk", "space", "full"),
+          observe_s=20.0)
 
 
 def check_install_after_reboot(res: Results) -> None:
