@@ -144,15 +144,22 @@ COACH_COMMANDS = {
 }
 
 
+#: Requests that come from the display's event loop, not from a key, and what they mean.
+DEVICE_NOTICES = {
+    "audio_device_lost": "SDL reported the sound output removed (AUDIODEVICEREMOVED)",
+}
+
+
 @dataclass(frozen=True)
 class CoachCommand:
-    """A coach key press turned into a request for the analysis thread."""
+    """A coach key press turned into a request for the analysis thread, or a device notice
+    from the display's event loop (DEVICE_NOTICES)."""
 
     kind: str
     value: float | None = None
 
     def __post_init__(self):
-        if self.kind not in COACH_COMMANDS:
+        if self.kind not in COACH_COMMANDS and self.kind not in DEVICE_NOTICES:
             raise ValueError(f"unknown coach command {self.kind!r}")
 
 

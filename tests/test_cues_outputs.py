@@ -296,3 +296,37 @@ def test_lgpio_in_an_unwritable_working_directory_is_one_sentence(tmp_path):
     assert r.stdout.startswith("ERR the GPIO library lgpio could not create its notification "
                                f"pipe in {cwd}")
     assert "set LG_WD" in r.stdout and r.stdout.count("\n") == 1
+
+
+def test_sdl_reporting_the_sound_output_removed_becomes_one_command():
+    import pygame
+    from pi_app.records import CoachCommand
+    from pi_app.ui.keys import commands_from_events
+    # The event type and its fields as pygame-ce's SDL defines them.
+    out = pygame.event.Event(pygame.AUDIODEVICEREMOVED, which=2, iscapture=0)
+    mic = pygame.event.Event(pygame.AUDIODEVICEREMOVED, which=3, iscapture=1)
+    assert commands_from_events([out, mic]) == [CoachCommand("audio_device_lost")]
+
+
+def test_a_lost_sound_device_is_released_and_said_and_cues_go_on(monkeypatch):
+    # Found in the lab: unbinding the sound card blocked in the kernel while the app kept the
+    # device open, and nothing told the coach the sound was gone.
+    import pygame
+    from pi_app.cues.audio import PygameAudio
+    from pi_app.cues.engine import CueEngine
+    from pi_app.cues.policy import CuePolicy
+    from pi_app.records import CoachCommand
+    monkeypatch.setenv("SDL_AUDIODRIVER", "dummy")
+    clock = ManualClock()
+    audio = PygameAudio(clock)
+    engine = CueEngine(CuePolicy(), SimulatedBuzzer(clock, kind="active"), audio, clock)
+    try:
+        assert pygame.mixer.get_init() is not None and engine.warnings == ()
+        assert engine.apply_command(CoachCommand("audio_device_lost"))
+        assert pygame.mixer.get_init() is None                 # the device is let go
+        assert engine.warnings and "sound device went away" in engine.warnings[0]
+        # Later cues find a player that plays nothing and never raises.
+        assert audio.play(render(PATTERNS["counter_rotation_lost"], 1.0)) == clock.now_s()
+    finally:
+        audio.close()
+        pygame.mixer.quit()

@@ -232,3 +232,17 @@ def test_cue_commands_go_to_the_cue_engine_and_the_screen_shows_its_settings(sim
     snap = silent.snapshot()
     assert snap.cue_mode == "off" and not snap.metronome_on
     assert "this run gives no cues: the cue keys do nothing" in snap.warnings
+
+
+def test_the_sound_going_away_is_on_the_dashboard_and_in_the_event_log(simulated_session):
+    seen = []
+
+    class Hook:
+        def on_event(self, kind, detail):
+            seen.append(kind)
+
+    session, reader, bus, clock = simulated_session("stand", hooks=[Hook()])
+    session.commands.put(CoachCommand("audio_device_lost"))
+    session.step()
+    assert any("sound device went away" in w for w in session.snapshot().warnings)
+    assert "audio_device_lost" in seen

@@ -77,6 +77,10 @@ class AudioPlayer(Protocol):
     def close(self) -> None:
         ...
 
+    def lose(self, why: str) -> None:
+        """The output device went away: play nothing more, release it, warn with `why`."""
+        ...
+
 
 class SilentAudio:
     """No audio device: records (t_s, segments, volume, channel) of every sound it would have
@@ -98,6 +102,15 @@ class SilentAudio:
 
     def close(self) -> None:
         pass
+
+    def lose(self, why: str) -> None:
+        """The device went away (see PygameAudio.lose): only the warning changes here."""
+        self.warning = why
+
+
+#: What the coach is told when the sound device goes away while the app runs.
+DEVICE_LOST = ("the sound device went away: cues play on the buzzer only; restart pi-app "
+               "when the sound is back (sudo systemctl restart pi-app)")
 
 
 class PygameAudio:
@@ -150,6 +163,7 @@ class PygameAudio:
         self._cond = threading.Condition()
         self._closed = False
         self._thread: threading.Thread | None = None
+        self._lost = False
         self.played: list[tuple[float, str]] = []
 
     def sound(self, segments: Iterable[Segment], volume: float = 1.0):
@@ -169,8 +183,10 @@ class PygameAudio:
 
     def play(self, segments: Iterable[Segment], volume: float = 1.0,
              start_s: float | None = None, channel: str = "cue") -> float:
-        snd = self.sound(segments, volume)
         now_s = self.clock.now_s()
+        if self._lost:
+            return now_s if start_s is None else max(float(start_s), now_s)
+        snd = self.sound(segments, volume)
         if start_s is None or start_s <= now_s:
             self._channels[channel].play(snd)
             self.played.append((now_s, channel))
@@ -212,10 +228,25 @@ class PygameAudio:
             self._cond.notify()
         if self._thread is not None:
             self._thread.join(timeout=1.0)
+        if self._lost:
+            return
         for ch in self._channels.values():
             ch.stop()
         if self._owns_mixer:
             self._pygame.mixer.quit()
+
+    def lose(self, why: str) -> None:
+        """The device went away (SDL reported it removed): stop playing, close the mixer so
+        the kernel can let the device go (an unbound sound card waits for its last user), and
+        carry `why` as the warning. Says so once on stderr (the service's journal)."""
+        if self._lost:
+            return
+        self.close()
+        self._lost = True
+        if self._owns_mixer:
+            self._pygame.mixer.quit()
+        self.warning = why
+        print(f"pi-app: {why}.", file=sys.stderr, flush=True)
 
 
 @contextlib.contextmanager

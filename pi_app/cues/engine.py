@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from pi_app.analysis.drift import DriftVerdict
 from pi_app.analysis.types import Step, StrideMetrics
 from pi_app.clock import Clock
-from pi_app.cues.audio import AudioPlayer
+from pi_app.cues.audio import DEVICE_LOST, AudioPlayer
 from pi_app.cues.buzzer import Buzzer
 from pi_app.cues.metronome import Metronome
 from pi_app.cues.patterns import PATTERNS, render
@@ -116,7 +116,8 @@ class CueEngine:
 
     def apply_command(self, command: CoachCommand) -> bool:
         """Carry out a cue command of the coach (cycle_cue_mode, toggle_mute,
-        toggle_metronome, metronome_target_delta_spm); False for any other command."""
+        toggle_metronome, metronome_target_delta_spm), or the display's audio_device_lost
+        (the sound output is gone: cues go on on the buzzer); False for any other command."""
         if command.kind == "cycle_cue_mode":
             self.policy.set_mode(CueMode(self.policy.mode).next())
         elif command.kind == "toggle_mute":
@@ -129,6 +130,9 @@ class CueEngine:
         elif command.kind == "metronome_target_delta_spm":
             base = self.metronome_target_spm or self._runner_cadence_spm() or 170.0
             self._set_metronome_target(round(base + float(command.value or 0.0), 1))
+        elif command.kind == "audio_device_lost":
+            if self.audio is not None:
+                self.audio.lose(DEVICE_LOST)
         else:
             return False
         return True

@@ -26,7 +26,8 @@ from pi_app.errors import ConfigError
 #: Event kinds passed to on_event that are faults (the others are logged as "info").
 FAULT_KINDS = frozenset({"sensor_lost", "sensor_back", "overflow", "fifo_restart", "gap",
                          "i2c_errors", "stall", "stall_cleared", "hook_error",
-                         "analysis_error", "acquisition_restart", "acquisition_fault"})
+                         "analysis_error", "acquisition_restart", "acquisition_fault",
+                         "audio_device_lost"})
 
 
 def _num(value):

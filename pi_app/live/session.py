@@ -64,8 +64,8 @@ class SessionHook(Protocol):
     def on_event(self, kind: str, detail) -> None:
         """Faults and session events: kind e.g. "sensor_lost", "sensor_back", "overflow",
         "i2c_errors", "stall", "stall_cleared", "baseline_restart", "band_from_current",
-        "cue_mode", "mute", "metronome", "recording", "start", "stop"; detail a dict (with
-        "t_s" on the sample clock where it has one) or text."""
+        "cue_mode", "mute", "metronome", "audio_device_lost", "recording", "start", "stop";
+        detail a dict (with "t_s" on the sample clock where it has one) or text."""
 
 
 class CueDecider(Protocol):
@@ -90,6 +90,10 @@ class CueDecider(Protocol):
     @property
     def cue_log(self) -> tuple[CueEvent, ...]:
         """The recent decisions, newest last."""
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Output problems for the dashboard (no audio device, the sound device went away)."""
 
 
 class Heartbeats:
@@ -330,6 +334,9 @@ class LiveSession:
             self._call("on_event", "cue_mode", {**t, "mode": now.mode})
         elif command.kind == "toggle_mute":
             self._call("on_event", "mute", {**t, "muted": now.muted})
+        elif command.kind == "audio_device_lost":
+            self._call("on_event", "audio_device_lost",
+                       {**t, "detail": "; ".join(engine.warnings)})
         else:
             self._call("on_event", "metronome", {**t, "on": now.metronome_on,
                                                  "target_spm": now.metronome_target_spm})
@@ -359,6 +366,9 @@ class LiveSession:
         if self.recorder is not None and self.recorder.warning \
                 and self.recorder.warning not in warnings:
             warnings.append(self.recorder.warning)
+        if self.cue_engine is not None:
+            # Output problems that arise while running (the sound device went away).
+            warnings.extend(w for w in self.cue_engine.warnings if w not in warnings)
         sensors = self._sensor_status()
         needle_deg, needle_note = dial_needle(live, sensors)
         return LiveSnapshot(
@@ -515,7 +525,7 @@ class LiveSession:
 
 #: The coach commands the cue engine carries out.
 _CUE_COMMANDS = frozenset({"cycle_cue_mode", "toggle_mute", "toggle_metronome",
-                           "metronome_target_delta_spm"})
+                           "metronome_target_delta_spm", "audio_device_lost"})
 
 
 def _since(seconds: float) -> str:

@@ -53,11 +53,15 @@ def command_for_key(key: int) -> CoachCommand | None:
 
 
 def commands_from_events(events) -> list[CoachCommand]:
-    """Coach commands from a batch of pygame events (KEYDOWN and the window's close button)."""
+    """Coach commands from a batch of pygame events (KEYDOWN and the window's close button),
+    and "audio_device_lost" when SDL reports the sound output removed (a card unplugged or
+    its driver unloaded)."""
     out = []
     for event in events:
         if event.type == pygame.QUIT:
             out.append(CoachCommand("quit"))
+        elif event.type == pygame.AUDIODEVICEREMOVED and not getattr(event, "iscapture", 0):
+            out.append(CoachCommand("audio_device_lost"))
         elif event.type == pygame.KEYDOWN:
             command = command_for_key(event.key)
             if command is not None:
