@@ -38,6 +38,9 @@ def test_sdl_reports_its_own_spelling_and_the_display_accepts_it(monkeypatch):
     kms = real_kmsdrm_name()
     assert kms == "KMSDRM"          # what pygame-ce 2.5's SDL really reports
     real_init = pygame.display.init
+    # open_display sets SDL_VIDEODRIVER itself: have monkeypatch remember the value from
+    # before it, so the "kmsdrm" it writes does not leak into later tests.
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
 
     def init_on_dummy():            # no DRM device here: the dummy driver stands in for it
         monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")

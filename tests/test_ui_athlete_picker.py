@@ -1,7 +1,6 @@
 """Choosing the athlete on the dashboard before a run (pi_app.ui.athlete_picker) and the
 coaching side of it (pi_app.app.choose_on_dashboard)."""
 
-import os
 
 import pygame
 import pytest
@@ -67,8 +66,8 @@ def test_key_names_come_from_pygames_codes():
 
 
 @pytest.fixture
-def screen():
-    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+def screen(monkeypatch):
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
     pygame.display.init()
     surface = pygame.display.set_mode((1280, 720))
     yield type("UI", (), {"screen": surface})()
@@ -158,7 +157,7 @@ def test_run_on_the_dashboard_records_the_athlete_the_coach_chose(tmp_path, monk
     with SessionStore.open(tmp_path) as store:
         for name in NAMES:
             add_athlete(store, name)
-    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
     pygame.display.init()
     ui = LiveUI(pygame.display.set_mode((1280, 720)), simulated=True)
     monkeypatch.setattr(run_cmd, "_open_display", lambda cfg, headless: ui)
