@@ -506,6 +506,21 @@ def choose_athlete(cfg: Config, state_dir, athlete: str, ui, clock,
                                status=status)
 
 
+def athlete_and_plan(cfg: Config, state_dir, athlete: str, ui, clock,
+                     status: Callable[[str], None] | None = None):
+    """(athlete, cfg, plan or None) before a run: `athlete`, or the one the coach chooses on
+    the dashboard `ui` (`choose_athlete`), and their programme's next session with the config
+    it asks for (`plan_session`). Closes `ui` when this fails."""
+    try:
+        athlete = choose_athlete(cfg, state_dir, athlete, ui, clock, status=status)
+        cfg, plan = plan_session(cfg, state_dir, athlete)
+    except BaseException:
+        if ui is not None:
+            ui.close()
+        raise
+    return athlete, cfg, plan
+
+
 def target_offset(cfg: Config, plan) -> float | None:
     """The relative-phase target a run starts with (deg toward anti-phase; None = none): the
     programme session's of `plan` (from `plan_session`) where it sets one, else [coaching]

@@ -88,7 +88,7 @@ def _open_ui(cfg, headless: bool):
 
 
 def run(args) -> int:
-    from pi_app.app import (build_live, choose_athlete, coaching_args, plan_session,
+    from pi_app.app import (athlete_and_plan, build_live, coaching_args,
                             recording_args, run_paced, run_threads, simulator_spec,
                             stop_recorder, target_offset)
     from pi_app.config import load_config
@@ -107,13 +107,8 @@ def run(args) -> int:
     headless = ui is None
     if why:
         print(f"pi-app: {why}.", file=sys.stderr)
-    try:
-        args.athlete = choose_athlete(cfg, args.state_dir, args.athlete, ui, WallClock())
-        cfg, plan = plan_session(cfg, args.state_dir, args.athlete)
-    except BaseException:
-        if ui is not None:
-            ui.close()
-        raise
+    args.athlete, cfg, plan = athlete_and_plan(cfg, args.state_dir, args.athlete, ui,
+                                               WallClock())
     if plan is not None:
         print(f"pi-app demo: {plan.describe()}.", file=sys.stderr)
     planned = plan.session if plan is not None else None

@@ -99,22 +99,15 @@ def _wait_for_devices(cfg, headless: bool, clock, notifier) -> None:
 
 
 def _athlete_and_plan(args, cfg, ui, clock, notifier):
-    """(cfg, plan or None): the athlete is --athlete or the one the coach chooses on the
-    dashboard (pi_app.app.choose_athlete; it sets args.athlete), and their programme's next
-    session adapts the cue policy (pi_app.app.plan_session). Closes `ui` when this fails."""
-    from pi_app.app import choose_athlete, plan_session
+    """(cfg, plan or None) for `pi_app.app.athlete_and_plan`, with the wait for the coach's
+    choice reported to systemd (it sets args.athlete)."""
+    from pi_app.app import athlete_and_plan
 
     def waiting(text: str) -> None:
         notifier.status(text)
         notifier.extend_start(20.0)     # systemd's TimeoutStartSec runs until READY
-    try:
-        args.athlete = choose_athlete(cfg, args.state_dir, args.athlete, ui, clock,
-                                      status=waiting)
-        cfg, plan = plan_session(cfg, args.state_dir, args.athlete)
-    except BaseException:
-        if ui is not None:
-            ui.close()
-        raise
+    args.athlete, cfg, plan = athlete_and_plan(cfg, args.state_dir, args.athlete, ui, clock,
+                                               status=waiting)
     if plan is not None:
         print(f"pi-app: {plan.describe()}.", file=sys.stderr)
     return cfg, plan
