@@ -128,6 +128,7 @@ def test_json_summary(tmp_path, capsys):
     assert summary["drift_episodes"] == []
 
 
+@pytest.mark.slow
 def test_results_do_not_depend_on_chunk_size(tmp_path):
     rec = tmp_path / "run.csv"
     simulated_recording(rec, 500.0, 0.0, 20.0)

@@ -146,6 +146,7 @@ def test_pi_app_analyze_takes_the_config(config_file, tmp_path, capsys):
     assert "no baseline could be learnt" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_an_imported_recording_is_judged_with_the_config(cfg, tmp_path):
     rec = tmp_path / "rec.csv"
     _recording(rec)
@@ -236,6 +237,7 @@ def test_the_drain_period_has_one_definition():
     assert places == [], f"the drain period written out again: {places}"
 
 
+@pytest.mark.slow
 def test_demo_stride_lines_count_from_the_start_of_the_demo(tmp_path, capsys):
     """The headless lines give each stride's time since the demo started (the event log's
     `start`), not since the IMUs finished opening (which takes clock time)."""

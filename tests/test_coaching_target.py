@@ -156,6 +156,7 @@ def two_days(tmp_path_factory):
     return state, session, sid, target
 
 
+@pytest.mark.slow
 def test_key_moves_the_target_live_and_the_dashboard_shows_it(two_days):
     state, session, sid, target = two_days
     assert session.analyzer.drift.stored_in_use is not None      # the remembered band
@@ -173,6 +174,7 @@ def test_key_moves_the_target_live_and_the_dashboard_shows_it(two_days):
     assert snap.target_offset_deg == 10.0 and snap.band_source == "coach"
 
 
+@pytest.mark.slow
 def test_replay_rebuilds_the_remembered_band_and_target_and_judges_as_live(two_days):
     state, _, sid, _ = two_days
     live, analyzer, compared = _replay_equals_live(state, sid)
@@ -183,6 +185,7 @@ def test_replay_rebuilds_the_remembered_band_and_target_and_judges_as_live(two_d
     assert any(st.drift_direction == "counter-rotation lost" for st in live)
 
 
+@pytest.mark.slow
 def test_config_target_is_judged_cued_toward_and_stored(tmp_path):
     """`[coaching] target_offset_deg` without athlete or programme: the session is judged
     against the target band from its first baseline and cued toward it."""
@@ -203,6 +206,7 @@ def test_config_target_is_judged_cued_toward_and_stored(tmp_path):
     assert [e.kind for e in data.events].count("target") == 1
 
 
+@pytest.mark.slow
 def test_replay_redoes_the_coachs_rebuilt_baseline_and_band_from_now(two_days, tmp_path):
     """B (rebuild the baseline) and N (band = now) during a targeted session: the replay
     does them between the same samples, so its verdicts stay the live ones."""

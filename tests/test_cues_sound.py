@@ -83,6 +83,7 @@ print(json.dumps({"warnings": warnings, "driver": engine.audio.driver,
 """
 
 
+@pytest.mark.slow
 def test_the_demo_cue_engine_plays_the_decided_cue_through_the_device(tmp_path):
     """The demo's wiring (simulated buzzer + the computer's sound device): a drifting
     stride's cue lands in the PCM after the decision, with the pattern's rhythm and pitch."""
@@ -123,6 +124,7 @@ def test_demo_faster_than_real_time_is_silent_and_says_why(capsys):
     assert "sound off at --speed 50" in err
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(Path("/dev/snd").exists(), reason="this machine has a sound card")
 def test_no_sound_card_is_one_sentence_without_alsa_noise(tmp_path):
     """Real SDL on a machine with no card: its ALSA driver fails and libasound prints ten

@@ -55,6 +55,7 @@ def _peak_played(tmp_path: Path, volume: float) -> float:
     return float(np.abs(read_raw_pcm(raw)).max())
 
 
+@pytest.mark.slow
 def test_config_volume_scales_what_the_device_plays(tmp_path):
     full = _peak_played(tmp_path, 1.0)
     quarter = _peak_played(tmp_path, 0.25)

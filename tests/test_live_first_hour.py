@@ -132,6 +132,7 @@ def test_pacer_holds_virtual_time_to_the_asked_speed():
     assert unpaced.waited_s == 0.0
 
 
+@pytest.mark.slow
 def test_demo_headless_speed_is_honoured(monkeypatch, capsys):
     """--headless --speed 20 for 10 s of simulated time waits ~0.5 s of (here virtual) real
     time; the results are those of the unpaced stepped run."""

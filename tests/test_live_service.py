@@ -149,6 +149,7 @@ def test_status_text_names_faults(simulated_session):
     assert "not recording" in text
 
 
+@pytest.mark.slow
 def test_run_live_threads_ready_then_stopping_and_the_session_recorded(listener, tmp_path):
     """The `pi-app run` loop (run_live) on the simulated bus, threads on a real-time clock
     for ~1.5 s: READY after the IMUs answered, STOPPING last, the session closed in the
@@ -173,6 +174,7 @@ def test_run_live_threads_ready_then_stopping_and_the_session_recorded(listener,
         assert summary.n_samples > 500
 
 
+@pytest.mark.slow
 def test_run_live_without_recording_says_why_when_the_coach_presses_r(listener, fake_dashboard):
     """`pi-app run --no-record`: R never shows a REC state with nothing stored; the
     dashboard is told why recording is off."""

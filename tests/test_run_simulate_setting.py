@@ -33,6 +33,7 @@ def test_simulate_accepts_only_scenario_names():
     assert '"drift"' in str(err.value)
 
 
+@pytest.mark.slow
 def test_run_with_simulate_reads_the_simulator_and_says_so(tmp_path, monkeypatch, capsys):
     config = tmp_path / "lab.toml"
     config.write_text('[sensors]\nsimulate = "steady"\n[buzzer]\nenabled = false\n'

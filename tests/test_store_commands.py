@@ -115,6 +115,7 @@ def test_report_summary_reads_like_the_session(state):
     assert rows["Cues"].startswith("0 played")
 
 
+@pytest.mark.slow
 def test_replay_headless_gives_the_stored_strides(state, capsys):
     root, sid = state
     assert main(["replay", str(sid), "--headless", "--speed", "0",

@@ -144,6 +144,7 @@ def test_dashboard_choice_lists_the_store_most_recent_first(tmp_path, screen):
     assert choose_on_dashboard(screen, tmp_path, 0.0, ManualClock()) == ""  # switched off
 
 
+@pytest.mark.slow
 def test_run_on_the_dashboard_records_the_athlete_the_coach_chose(tmp_path, monkeypatch):
     """`pi-app run` without --athlete: the list comes up on the dashboard, the coach presses
     2, and the session belongs to that athlete (as with --athlete)."""
