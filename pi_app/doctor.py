@@ -74,8 +74,16 @@ def _run(cmd: list[str], timeout_s: float = 20.0, env: dict | None = None) -> tu
     return r.returncode, (r.stdout + r.stderr).strip()
 
 
-_DISPLAY_PROBE = ("import os; os.environ['PYGAME_HIDE_SUPPORT_PROMPT'] = '1'\n"
-                  "import pygame; pygame.display.init(); print(pygame.display.get_driver())")
+# The screen the app opens (on KMS/DRM its OpenGL ES 2 renderer), one frame presented.
+_DISPLAY_PROBE = ("import os, sys; os.environ['PYGAME_HIDE_SUPPORT_PROMPT'] = '1'\n"
+                  "import pygame\n"
+                  "from pi_app.ui.display import open_display\n"
+                  "try:\n"
+                  "    s = open_display(driver='kmsdrm')\n"
+                  "except Exception as err:\n"
+                  "    print(err); sys.exit(1)\n"
+                  "s.show(); print(pygame.display.get_driver(), getattr(s, 'renderer', ''))\n"
+                  "s.close()")
 _AUDIO_PROBE = ("import os; os.environ['PYGAME_HIDE_SUPPORT_PROMPT'] = '1'\n"
                 "import pygame; pygame.mixer.init(44100, -16, 2, 256); print(pygame.mixer.get_init())")
 
@@ -90,8 +98,8 @@ def _python_probe(code: str, env_add: dict[str, str]) -> tuple[bool, str]:
 
 
 def probe_display() -> tuple[bool, str]:
-    """(ok, driver name as SDL spells it, e.g. "KMSDRM", or the error) for SDL's KMS/DRM
-    video driver."""
+    """(ok, "driver renderer" as SDL spells them, e.g. "KMSDRM opengles2", or the error) for
+    the dashboard's screen on SDL's KMS/DRM video driver."""
     return _python_probe(_DISPLAY_PROBE, {"SDL_VIDEODRIVER": "kmsdrm"})
 
 
@@ -345,12 +353,12 @@ def check_display(ctx: DoctorContext) -> CheckResult:
                            "sudo usermod -aG video,render $USER, then log in again")
     ok, detail = ctx.display_probe()
     # SDL names the driver "KMSDRM"; the names are case-insensitive.
-    if not ok or detail.strip().lower() != "kmsdrm":
+    if not ok or (detail.split() or [""])[0].lower() != "kmsdrm":
         return CheckResult(name, FAIL, f"KMS/DRM did not start: {detail}",
                            "boot to the console so no desktop holds DRM (sudo raspi-config "
                            "nonint do_boot_behaviour B1; reboot)")
     return CheckResult(name, PASS, f"KMS/DRM available and free ({cards[0]}, SDL driver "
-                       f"{detail.strip()})")
+                       f"{' and renderer '.join(detail.split())})")
 
 
 def check_dri_drivers(ctx: DoctorContext) -> CheckResult:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -361,3 +362,13 @@ def test_command_json_and_exit_code(capsys, tmp_path):
     # This machine is no Pi: something fails, and the exit code says so.
     assert code == (0 if out["ok"] else 1)
     assert all(c["fix"] for c in out["checks"] if c["status"] == FAIL)
+
+
+@pytest.mark.skipif(Path("/dev/dri").exists(), reason="this machine has a KMS/DRM device")
+def test_the_display_probe_opens_the_apps_screen_and_reports_its_sentence():
+    """The probe runs the app's own open_display in a child: without a DRM device the real
+    SDL refuses KMS/DRM and the probe's detail is the app's one sentence, no traceback."""
+    from pi_app.doctor import probe_display
+    ok, detail = probe_display()
+    assert not ok and "SDL video driver kmsdrm" in detail and "--headless" in detail
+    assert "Traceback" not in detail

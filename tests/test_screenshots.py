@@ -6,7 +6,9 @@ import pytest
 
 from pi_app.config import DisplayConfig
 from pi_app.records import CoachCommand
-from pi_app.ui.display import DisplayError, choose_driver, open_display, open_live_ui
+from pi_app.ui import display
+from pi_app.ui.display import (DisplayError, WindowScreen, choose_driver, open_display,
+                               open_live_ui)
 from pi_app.ui.samples import state_snapshots
 from pi_app.screenshots import STATES, save_screenshots
 
@@ -34,7 +36,8 @@ def test_choose_driver():
 
 
 def test_sdl_reports_its_own_spelling_and_the_display_accepts_it(monkeypatch):
-    """SDL says "KMSDRM" for the driver asked for as "kmsdrm": open_display must take it."""
+    """SDL says "KMSDRM" for the driver asked for as "kmsdrm": open_display must take it, and
+    draw through the OpenGL ES screen (tests/test_ui_gles_screen.py runs that one for real)."""
     kms = real_kmsdrm_name()
     assert kms == "KMSDRM"          # what pygame-ce 2.5's SDL really reports
     real_init = pygame.display.init
@@ -48,9 +51,16 @@ def test_sdl_reports_its_own_spelling_and_the_display_accepts_it(monkeypatch):
 
     monkeypatch.setattr(pygame.display, "init", init_on_dummy)
     monkeypatch.setattr(pygame.display, "get_driver", lambda: kms)
+    opened = []
+
+    def gles_screen(size_px, caption):  # the dummy driver has no OpenGL ES to draw with
+        opened.append(size_px)
+        return WindowScreen(pygame.display.set_mode(size_px, pygame.FULLSCREEN),
+                            fullscreen=True)
+    monkeypatch.setattr(display, "GlesScreen", gles_screen)
     try:
         screen = open_display((1280, 720), driver="kmsdrm")
-        assert screen.get_flags() & pygame.FULLSCREEN     # the console: the app is the screen
+        assert opened == [(1280, 720)] and screen.fullscreen   # the console: the app is the screen
     finally:
         pygame.display.quit()
 
@@ -73,7 +83,7 @@ def test_stale_display_is_refused_not_drawn_offscreen(monkeypatch):
 def test_asking_for_offscreen_is_allowed(monkeypatch):
     monkeypatch.setenv("SDL_VIDEODRIVER", "offscreen")
     try:
-        assert open_display((1280, 720)).get_size() == (1280, 720)
+        assert open_display((1280, 720)).surface.get_size() == (1280, 720)
         assert pygame.display.get_driver() == "offscreen"
     finally:
         pygame.display.quit()

@@ -69,8 +69,9 @@ def test_key_names_come_from_pygames_codes():
 def screen(monkeypatch):
     monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
     pygame.display.init()
-    surface = pygame.display.set_mode((1280, 720))
-    yield type("UI", (), {"screen": surface})()
+    from pi_app.ui.display import WindowScreen
+    screen = WindowScreen(pygame.display.set_mode((1280, 720)), fullscreen=False)
+    yield type("UI", (), {"screen": screen})()
     pygame.display.quit()
 
 
@@ -151,7 +152,7 @@ def test_run_on_the_dashboard_records_the_athlete_the_coach_chose(tmp_path, monk
     from pi_app import app as app_root
     from pi_app.cli import build_parser
     from pi_app.commands import run as run_cmd
-    from pi_app.ui.display import LiveUI
+    from pi_app.ui.display import LiveUI, WindowScreen
     config = tmp_path / "lab.toml"
     config.write_text('[sensors]\nsimulate = "steady"\nacquisition = "thread"\n'
                       '[buzzer]\nenabled = false\n[audio]\nenabled = false\n', encoding="utf-8")
@@ -160,7 +161,8 @@ def test_run_on_the_dashboard_records_the_athlete_the_coach_chose(tmp_path, monk
             add_athlete(store, name)
     monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
     pygame.display.init()
-    ui = LiveUI(pygame.display.set_mode((1280, 720)), simulated=True)
+    ui = LiveUI(WindowScreen(pygame.display.set_mode((1280, 720)), fullscreen=False),
+                simulated=True)
     monkeypatch.setattr(run_cmd, "_open_display", lambda cfg, headless: ui)
     real_run_live = app_root.run_live
 

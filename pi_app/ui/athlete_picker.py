@@ -197,9 +197,8 @@ def choose_athlete(ui, names: list[str], timeout_s: float, clock,
             result = picker.tick(now_s)
             if result is not None:
                 return result
-            screen = pygame.display.get_surface() or ui.screen
-            draw_picker(screen, picker, now_s, cache)
-            pygame.display.flip()
+            draw_picker(ui.screen.surface, picker, now_s, cache)
+            ui.screen.show()
             if on_frame is not None:
                 on_frame(picker.remaining_s(now_s))
             clock.sleep_s(FRAME_S)

@@ -12,6 +12,16 @@ here (`same_driver`). SDL falls
 back to its invisible "offscreen" driver when a desktop is unreachable (a stale DISPLAY): that
 is accepted only when SDL_VIDEODRIVER asked for it.
 
+How frames reach the screen (`Screen`: a `surface` to draw on, `show(rects)`, `close()`):
+- On a KMS/DRM console, `GlesScreen`: the dashboard draws into an ordinary surface, and each
+  frame uploads the changed rectangles into a streaming texture of SDL's OpenGL ES 2 renderer,
+  which presents it. SDL's KMS/DRM driver creates OpenGL ES contexts, but its emulation of a
+  window surface (pygame.display.set_mode + flip) takes the first hardware renderer, the
+  desktop "opengl" one, whose fixed-function calls fail on an ES context: the screen stays
+  black while frames flip (found in the reality lab on vkms; SDL issue #5348 reports the same
+  ES context on a Pi 4's V3D).
+- Everywhere else, `WindowScreen`: pygame.display's own window surface.
+
 `open_live_ui(display_cfg, simulated=..., fullscreen=...)` returns a `LiveUI` with
 `draw(snapshot)`, `poll_commands()` and `close()` for the live app's main loop.
 """
@@ -20,6 +30,7 @@ from __future__ import annotations
 
 import glob
 import os
+from typing import Protocol
 
 from pi_app.errors import PiAppError
 
@@ -30,6 +41,8 @@ MIN_PX = (640, 360)
 INVISIBLE_DRIVERS = ("offscreen", "dummy")
 #: The driver that asks SDL for KMS/DRM; SDL itself reports it as "KMSDRM".
 KMSDRM = "kmsdrm"
+#: SDL's render driver for OpenGL ES 2 (its name in SDL_GetRenderDriverInfo).
+GLES2_RENDERER = "opengles2"
 
 
 def same_driver(a: str | None, b: str | None) -> bool:
@@ -83,9 +96,122 @@ def _fix_for(driver: str | None) -> str:
             "or run with --headless")
 
 
+class Screen(Protocol):
+    """Where the dashboard is drawn and how it is shown. surface: the pygame surface to draw
+    on (px); show(rects): put those rectangles of it on the screen (None: all of it)."""
+
+    fullscreen: bool
+
+    @property
+    def surface(self):
+        ...
+
+    def show(self, rects=None) -> None:
+        ...
+
+    def close(self) -> None:
+        ...
+
+
+class WindowScreen:
+    """pygame.display's window surface (desktop window, offscreen, dummy)."""
+
+    def __init__(self, surface, *, fullscreen: bool):
+        self._surface = surface
+        self.fullscreen = fullscreen
+
+    @property
+    def surface(self):
+        import pygame
+        # A resized window gets a new surface from SDL.
+        return pygame.display.get_surface() or self._surface
+
+    def show(self, rects=None) -> None:
+        import pygame
+        if rects is None:
+            pygame.display.flip()
+        else:
+            pygame.display.update(rects)
+
+    def close(self) -> None:
+        import pygame
+        pygame.display.quit()
+
+
+class GlesScreen:
+    """A full-screen window drawn through SDL's OpenGL ES 2 renderer (the KMS/DRM console):
+    `surface` is an ordinary 32-bit surface; `show` uploads the changed rectangles into a
+    streaming texture and presents it. size_px: (w, h), or None for the display's own mode.
+    renderer: SDL's render driver name. Raises DisplayError naming the driver and the fix."""
+
+    fullscreen = True
+
+    def __init__(self, size_px: tuple[int, int] | None, caption: str, *,
+                 renderer: str = GLES2_RENDERER):
+        import pygame
+        from pygame._sdl2 import video
+
+        driver = pygame.display.get_driver()
+        names = [info.name for info in video.get_drivers()]
+        if renderer not in names:
+            raise DisplayError(f"SDL has no {renderer!r} renderer (it has {', '.join(names)}), "
+                               f"so the dashboard cannot be drawn on {driver!r}; "
+                               f"{_fix_for(driver)}.", driver=driver)
+        try:
+            if size_px is None:
+                self._window = video.Window(caption, fullscreen_desktop=True)
+            else:
+                self._window = video.Window(caption, size=size_px, fullscreen=True)
+            self._renderer = video.Renderer(self._window, index=names.index(renderer))
+            size = self._window.size
+            self._texture = video.Texture(self._renderer, size, streaming=True)
+        except pygame.error as err:
+            pygame.display.quit()
+            raise DisplayError(f"SDL video driver {driver!r} could not open its {renderer} "
+                               f"renderer full screen ({err}); check the Mesa drivers with "
+                               f"`pi-app doctor`, and {_fix_for(driver)}.",
+                               driver=driver) from None
+        self.renderer = renderer
+        # 32-bit XRGB, the byte order of SDL's default texture format (ARGB8888).
+        self._surface = pygame.Surface(size, 0, 32)
+        self._texture.blend_mode = 0          # SDL_BLENDMODE_NONE: copy, never blend
+        self._closed = False
+
+    @property
+    def surface(self):
+        return self._surface
+
+    def show(self, rects=None) -> None:
+        import pygame
+        if self._closed:
+            return
+        whole = self._surface.get_rect()
+        for rect in [whole] if rects is None else rects:
+            area = pygame.Rect(rect).clip(whole)
+            if area.w and area.h:
+                # A tuple, not the Rect: pygame-ce 2.5.8's Texture.update reads a Rect's
+                # size from memory it never filled and then writes the pixels at (0, 0).
+                self._texture.update(self._surface.subsurface(area), tuple(area))
+        self._renderer.blit(self._texture)
+        self._renderer.present()
+
+    def read_back(self):
+        """What the renderer shows, as a new surface (tests, the lab)."""
+        return self._renderer.to_surface()
+
+    def close(self) -> None:
+        import pygame
+        if not self._closed:
+            self._closed = True
+            del self._texture, self._renderer
+            self._window.destroy()
+            pygame.display.quit()
+
+
 def open_display(size_px: tuple[int, int] | None = None, *, fullscreen: bool = False,
-                 driver: str | None = None, caption: str = "pi-app coach dashboard"):
-    """Initialise pygame's display and return the screen surface.
+                 driver: str | None = None, caption: str = "pi-app coach dashboard") -> Screen:
+    """Initialise pygame's display and return the screen (a GlesScreen on KMS/DRM, else a
+    WindowScreen).
 
     size_px: (w, h) or None/(0, 0) for the display's resolution (full screen) or the default
     window size. driver: the SDL video driver to require (default `choose_driver()`).
@@ -115,60 +241,63 @@ def open_display(size_px: tuple[int, int] | None = None, *, fullscreen: bool = F
                  else "there is no DISPLAY, WAYLAND_DISPLAY or DRM device")
         raise DisplayError(f"no screen to show the dashboard on: {where}, and SDL fell back "
                            f"to its invisible {got!r} driver; {_fix_for(None)}.", driver=got)
-    size = tuple(size_px) if size_px and size_px[0] > 0 and size_px[1] > 0 else None
+    size = ((int(size_px[0]), int(size_px[1])) if size_px and size_px[0] > 0 and size_px[1] > 0
+            else None)
+    screen: Screen
     if same_driver(got, KMSDRM):
-        fullscreen = True  # the console has no windows: the app is the screen
-    try:
-        if fullscreen:
-            screen = pygame.display.set_mode(size or (0, 0), pygame.FULLSCREEN)
-            pygame.mouse.set_visible(False)
-        else:
-            screen = pygame.display.set_mode(size or DEFAULT_WINDOW_PX, pygame.RESIZABLE)
-    except pygame.error as err:
-        pygame.display.quit()
-        raise DisplayError(f"SDL video driver {got!r} could not set a "
-                           f"{'full-screen' if fullscreen else 'window'} mode ({err}); "
-                           f"{_fix_for(got)}.", driver=got) from None
-    w, h = screen.get_size()
+        # The console has no windows: the app is the screen.
+        screen = GlesScreen(size, caption)
+        pygame.mouse.set_visible(False)
+    else:
+        try:
+            if fullscreen:
+                surface = pygame.display.set_mode(size or (0, 0), pygame.FULLSCREEN)
+                pygame.mouse.set_visible(False)
+            else:
+                surface = pygame.display.set_mode(size or DEFAULT_WINDOW_PX, pygame.RESIZABLE)
+        except pygame.error as err:
+            pygame.display.quit()
+            raise DisplayError(f"SDL video driver {got!r} could not set a "
+                               f"{'full-screen' if fullscreen else 'window'} mode ({err}); "
+                               f"{_fix_for(got)}.", driver=got) from None
+        pygame.display.set_caption(caption)
+        screen = WindowScreen(surface, fullscreen=fullscreen)
+    w, h = screen.surface.get_size()
     if w < MIN_PX[0] or h < MIN_PX[1]:
-        pygame.display.quit()
+        screen.close()
         raise DisplayError(f"the display is only {w}x{h} px; the dashboard needs at least "
                            f"{MIN_PX[0]}x{MIN_PX[1]} (1280x720 or more to read it from 3 m): "
                            "set display.width_px/height_px or use a larger screen.", driver=got)
-    pygame.display.set_caption(caption)
     return screen
 
 
 class LiveUI:
-    """The dashboard on the real screen, for the live app's main-thread loop."""
+    """The dashboard on the real screen (a `Screen`), for the live app's main-thread loop."""
 
-    def __init__(self, screen, *, simulated: bool = False):
+    def __init__(self, screen: Screen, *, simulated: bool = False):
         from pi_app.ui.dashboard import Dashboard
         self.screen = screen
         self.simulated = simulated
-        self.dashboard = Dashboard(screen.get_size())
+        self.dashboard = Dashboard(screen.surface.get_size())
         self.closed = False
         self._exposed = False
 
     def draw(self, snapshot) -> None:
         """Draw `snapshot` and show it."""
         import dataclasses
-
-        import pygame
         if self.closed:
             return
-        screen = pygame.display.get_surface() or self.screen
         if self.simulated and not snapshot.simulated:
             # The demo's world is simulated whatever the snapshot says: never hide that.
             snapshot = dataclasses.replace(snapshot, simulated=True)
-        self.dashboard.draw(snapshot, screen)
+        self.dashboard.draw(snapshot, self.screen.surface)
         if self._exposed:
             # The window system lost what was shown (uncovered window): show all of it.
             self._exposed = False
-            pygame.display.flip()
+            self.screen.show()
         elif self.dashboard.dirty_rects:
             # Only the panels that changed reach the screen (all of it on the first frame).
-            pygame.display.update(self.dashboard.dirty_rects)
+            self.screen.show(self.dashboard.dirty_rects)
 
     def poll_commands(self) -> list:
         """Coach commands from the pending key presses (and the window's close button)."""
@@ -183,10 +312,9 @@ class LiveUI:
         return commands_from_events(events)
 
     def close(self) -> None:
-        import pygame
         if not self.closed:
             self.closed = True
-            pygame.display.quit()
+            self.screen.close()
 
 
 def open_live_ui(display_cfg=None, *, simulated: bool = False,
