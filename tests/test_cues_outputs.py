@@ -244,9 +244,12 @@ def test_audio_through_dummy_driver():
         audio.close()
 
 
-def test_no_audio_device_falls_back_silently_with_warning():
+def test_no_audio_device_falls_back_silently_with_warning(monkeypatch):
+    """The real SDL ALSA driver refuses an ALSA device that does not exist."""
+    monkeypatch.setenv("SDL_AUDIODRIVER", "dummy")     # restored after open_audio sets it
+    monkeypatch.delenv("AUDIODEV", raising=False)
     clock = ManualClock(2.0)
-    audio = open_audio(clock, device="no-such-card", driver="dummy")
+    audio = open_audio(clock, device="no-such-card", driver="alsa")
     try:
         assert isinstance(audio, SilentAudio)
         assert "no-such-card" in audio.warning and "buzzer" in audio.warning

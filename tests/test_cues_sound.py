@@ -105,9 +105,11 @@ def test_the_demo_cue_engine_plays_the_decided_cue_through_the_device(tmp_path):
           f"(engine's own estimate {info['engine_latency_ms']:.1f} ms)")
 
 
-def test_demo_without_a_sound_device_says_so_and_runs_silent(tmp_path, capsys):
-    """SDL's dummy driver (tests' default) refuses a device it does not have, as a real
-    driver refuses a missing card: one line, then the demo runs with the cue log only."""
+def test_demo_without_a_sound_device_says_so_and_runs_silent(tmp_path, capsys, monkeypatch):
+    """SDL's real ALSA driver refuses an ALSA device that does not exist (with or without a
+    sound card here): one line, then the demo runs with the cue log only."""
+    monkeypatch.setenv("SDL_AUDIODRIVER", "alsa")
+    monkeypatch.delenv("AUDIODEV", raising=False)      # the app sets it from the config
     config = tmp_path / "c.toml"
     config.write_text('[audio]\ndevice = "no-such-card"\n', encoding="utf-8")
     assert main(["demo", "--headless", "--seconds", "0.5", "--no-record",
@@ -116,6 +118,28 @@ def test_demo_without_a_sound_device_says_so_and_runs_silent(tmp_path, capsys):
     line = next(x for x in err.splitlines() if "no sound" in x)
     assert "no-such-card" in line and "the demo runs silent" in line
     assert "Traceback" not in err and "sound on" not in err
+
+
+def test_an_alsa_device_name_reaches_sdls_alsa_driver(monkeypatch):
+    """[audio] device is an ALSA name (as `pi-app doctor` probes it): SDL opens it when
+    given as AUDIODEV. ALSA's "null" device exists on every machine with alsa-lib, card or
+    not; as pygame.mixer.init(devicename="null") the real SDL says "No such device"."""
+    import pygame
+
+    from pi_app.clock import WallClock
+    from pi_app.cues.audio import PygameAudio
+    monkeypatch.delenv("AUDIODEV", raising=False)
+    monkeypatch.setenv("SDL_AUDIODRIVER", "dummy")     # restored after PygameAudio sets it
+    try:
+        audio = PygameAudio(WallClock(), device="null", driver="alsa")
+    except pygame.error as err:
+        if "not available" in str(err):
+            pytest.skip(f"SDL's ALSA driver cannot load here ({err}): install libasound2")
+        raise
+    try:
+        assert audio.driver == "alsa" and audio.warning is None
+    finally:
+        audio.close()
 
 
 def test_demo_faster_than_real_time_is_silent_and_says_why(capsys):

@@ -7,7 +7,10 @@ spectrum splatters), a ramped one does not. A small mixer buffer (256 frames at 
 (science.md, "Feedback").
 
 The output device is configurable: `driver` sets SDL_AUDIODRIVER (e.g. "alsa" on the Pi,
-"dummy" in tests) and `device` is passed to pygame.mixer.init(devicename=...). When no device
+"dummy" in tests) and `device` is an ALSA PCM name (e.g. "hw:1,0", "plughw:CARD=Headphones"),
+which SDL's ALSA driver opens when it is given as AUDIODEV (as `pi-app doctor` probes it);
+pygame.mixer.init's `devicename` takes only SDL's own names of the devices it listed, so an
+ALSA name there fails to open. When no device
 can be opened, `open_audio` returns a `SilentAudio` that records what it would have played and
 carries a warning for the dashboard.
 """
@@ -134,10 +137,12 @@ class PygameAudio:
         self.warning: str | None = None
         if driver:
             os.environ["SDL_AUDIODRIVER"] = driver
+        if device:
+            os.environ["AUDIODEV"] = device
         if pygame.mixer.get_init() is None:
             with _quiet_c_stderr():
                 pygame.mixer.init(frequency=rate_hz, size=-16, channels=1,
-                                  buffer=buffer_frames, devicename=device)
+                                  buffer=buffer_frames)
             self._owns_mixer = True
         else:
             self._owns_mixer = False
