@@ -79,12 +79,14 @@ def pulses(edges: list[tuple[float, int]]) -> list[tuple[float, float]]:
 
 
 def pattern_timing(found: list[tuple[float, float]], cue_t_s: float,
-                   rhythm_ms: list[tuple[float, float]], window_s: float = 2.0) -> dict:
+                   rhythm_ms: list[tuple[float, float]], window_s: float = 2.0,
+                   early_s: float = 0.005) -> dict:
     """Compare the pulses that follow a cue decision at `cue_t_s` with the pattern's rhythm
     ((start_ms, duration_ms) per segment). Returns the delay of the first pulse after the
     decision, each measured (start_ms, duration_ms) relative to the first pulse, and the
-    largest deviation from the rhythm in ms (None when fewer pulses than segments)."""
-    after = [p for p in found if cue_t_s - 0.005 <= p[0] <= cue_t_s + window_s]
+    largest deviation from the rhythm in ms (None when fewer pulses than segments). A pulse
+    up to `early_s` before `cue_t_s` counts (the decision time is an estimate)."""
+    after = [p for p in found if cue_t_s - early_s <= p[0] <= cue_t_s + window_s]
     n = len(rhythm_ms)
     res = {"pulses_found": len(after), "pulses_expected": n, "first_delay_ms": None,
            "measured_ms": [], "max_error_ms": None}

@@ -365,38 +365,62 @@ def check_cue(res: Results, cue) -> None:
         meta = None
     else:
         meta = json.loads((OUT / "cue.wav.json").read_text())
+    # The event log's t_s is the sample that closed the stride; latency_ms runs from there
+    # to the sound's start as the app states it (hand-off to SDL plus the mixer buffer). The
+    # decision is the hand-off, the same moment for the buzzer.
+    decision_t = cue_t + ((latency_ms or 0.0) - audio_buffer_ms()) / 1000.0
     if meta is not None:
-        check_cue_sound(res, cue_t, kind, latency_ms, meta)
-    check_cue_gpio(res, cue_t, kind)
+        check_cue_sound(res, cue_t, decision_t, kind, latency_ms, meta)
+    check_cue_gpio(res, cue_t, decision_t, kind)
 
 
-def check_cue_sound(res: Results, cue_t: float, kind: str, latency_ms, meta: dict) -> None:
+def audio_buffer_ms() -> float:
+    """The installed app's mixer buffer (ms) under the lab config: the part of the cue's
+    stated latency that comes after the app hands the cue to SDL."""
+    rc, out = sh([VENV_PY, "-c", "from pi_app.config import load_config; "
+                  "from pi_app.cues.audio import DEFAULT_RATE_HZ as r; "
+                  "c = load_config('/etc/pi-app/config.toml'); "
+                  "print(1000.0 * c.audio.buffer_frames / r)"])
+    return float(out.strip().splitlines()[-1]) if rc == 0 else 0.0
+
+
+def check_cue_sound(res: Results, cue_t: float, decision_t: float, kind: str, latency_ms,
+                    meta: dict) -> None:
+    """The goal: the sound within 50 ms of the decision."""
     rate, samples = analysis.read_wav_channel0(str(OUT / "cue.wav"))
     onsets = analysis.find_onsets(samples, rate)
     onset_t = [analysis.frame_time_s(f, meta["segments"], rate) for f in onsets]
     onset_t = [t for t in onset_t if t is not None]
-    heard = analysis.first_after(onset_t, cue_t, window_s=2.0, early_s=0.05)
-    sound_ms = None if heard is None else round((heard - cue_t) * 1000.0, 1)
+    buffer_ms = audio_buffer_ms()
+    heard = analysis.first_after(onset_t, decision_t, window_s=2.0, early_s=0.05)
+    sound_ms = None if heard is None else round((heard - decision_t) * 1000.0, 1)
     res.check("cue_sound", sound_ms is not None and -5.0 <= sound_ms <= CUE_SOUND_BOUND_MS,
-              cue_kind=kind, cue_t_s=round(cue_t, 4), decision_latency_ms=latency_ms,
-              onset_after_decision_ms=sound_ms, goal_ms=CUE_SOUND_GOAL_MS,
+              cue_kind=kind, closing_sample_t_s=round(cue_t, 4),
+              decision_after_closing_sample_ms=round((decision_t - cue_t) * 1000.0, 1),
+              stated_latency_ms=latency_ms, mixer_buffer_ms=round(buffer_ms, 1),
+              onset_after_decision_ms=sound_ms,
+              onset_after_closing_sample_ms=None if heard is None
+              else round((heard - cue_t) * 1000.0, 1),
+              goal_ms=CUE_SOUND_GOAL_MS,
               meets_goal=sound_ms is not None and sound_ms <= CUE_SOUND_GOAL_MS,
               bound_under_tcg_ms=CUE_SOUND_BOUND_MS, onsets_in_recording=len(onset_t),
               recorded_s=round(meta["frames"] / rate, 1), xruns=meta["xruns"])
-    sh([VENV_PY, str(GUEST / "plot_cue.py"), str(OUT / "cue.wav"), str(cue_t),
+    sh([VENV_PY, str(GUEST / "plot_cue.py"), str(OUT / "cue.wav"), str(decision_t),
         "" if heard is None else str(heard), str(OUT / "cue-waveform.png")], timeout=300)
 
 
-def check_cue_gpio(res: Results, cue_t: float, kind: str) -> None:
+def check_cue_gpio(res: Results, cue_t: float, decision_t: float, kind: str) -> None:
     rc, out = sh([VENV_PY, "-c", "import json,sys; from pi_app.cues.patterns import PATTERNS; "
                   "print(json.dumps(PATTERNS[sys.argv[1]].rhythm_ms()))", kind])
     rhythm = json.loads(out.strip().splitlines()[-1]) if rc == 0 else []
     edges = analysis.read_edges(str(OUT / "gpio18.jsonl"))
-    timing = analysis.pattern_timing(analysis.pulses(edges), cue_t, rhythm)
+    # The decision time is the audio hand-off, which comes just after the buzzer's.
+    timing = analysis.pattern_timing(analysis.pulses(edges), decision_t, rhythm, early_s=0.05)
     res.check("cue_gpio", timing["max_error_ms"] is not None
               and timing["first_delay_ms"] <= GPIO_FIRST_BOUND_MS
               and timing["max_error_ms"] <= GPIO_RHYTHM_BOUND_MS,
               pattern_ms=rhythm, **timing, edges_logged=len(edges),
+              decision_after_closing_sample_ms=round((decision_t - cue_t) * 1000.0, 1),
               bounds_under_tcg_ms={"first": GPIO_FIRST_BOUND_MS, "rhythm": GPIO_RHYTHM_BOUND_MS})
 
 

@@ -50,6 +50,9 @@ fi
 echo 'pi ALL=(ALL) NOPASSWD: ALL' > "$r/etc/sudoers.d/010_pi-nopasswd"
 chmod 0440 "$r/etc/sudoers.d/010_pi-nopasswd"
 
+# ALSA's default device as on Raspberry Pi OS Lite (no dmix; see the file).
+install -m 0644 "$files/asound.conf" "$r/etc/asound.conf"
+
 # pip without network.
 install -m 0644 "$files/pip.conf" "$r/etc/pip.conf"
 rm -rf "$r/var/cache/pi-app-lab/wheels"
