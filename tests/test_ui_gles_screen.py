@@ -9,7 +9,8 @@ import pygame
 import pytest
 
 from pi_app.ui.dashboard import Dashboard
-from pi_app.ui.display import GLES2_RENDERER, DisplayError, GlesScreen, LiveUI
+from pi_app.ui.display import DisplayError, GlesScreen, LiveUI
+from pi_app.ui.gles import GLES2_RENDERER
 from pi_app.ui.samples import state_snapshots
 
 SIZE = (1280, 720)
@@ -77,3 +78,20 @@ def test_a_missing_renderer_is_one_sentence_naming_it(monkeypatch):
             GlesScreen(SIZE, "test", renderer="metal")
     finally:
         pygame.display.quit()
+
+
+def test_the_sdl_pygame_loaded_is_found_by_its_file_name():
+    """The names as they are: pygame-ce's wheel bundles libSDL2-2-<hash>.0.so.0.<version>
+    (next to libSDL2_mixer-2-<hash>...), Debian's package is libSDL2-2.0.so.0.<version>."""
+    from pi_app.ui.gles import SdlRenderError, _loaded_sdl_path
+    wheel = ("7f0a1000-7f0a2000 r--p 00000000 08:01 1 /venv/lib/python3.11/site-packages/"
+             "pygame_ce.libs/libSDL2_mixer-2-6719e6f6.0.so.0.800.2\n"
+             "7f0b1000-7f0b2000 r-xp 00000000 08:01 2 /venv/lib/python3.11/site-packages/"
+             "pygame_ce.libs/libSDL2-2-50d19f93.0.so.0.3200.10\n")
+    assert _loaded_sdl_path(wheel).endswith("libSDL2-2-50d19f93.0.so.0.3200.10")
+    debian = "7f0c1000-7f0c2000 r-xp 00000000 08:01 3 /usr/lib/aarch64-linux-gnu/libSDL2-2.0.so.0.2600.5\n"
+    assert _loaded_sdl_path(debian) == "/usr/lib/aarch64-linux-gnu/libSDL2-2.0.so.0.2600.5"
+    with pytest.raises(SdlRenderError, match="SDL2 is not loaded"):
+        _loaded_sdl_path(wheel.splitlines()[0])
+    # And in this process, with pygame imported: the real file.
+    assert "libSDL2" in _loaded_sdl_path()

@@ -15,11 +15,7 @@ is accepted only when SDL_VIDEODRIVER asked for it.
 How frames reach the screen (`Screen`: a `surface` to draw on, `show(rects)`, `close()`):
 - On a KMS/DRM console, `GlesScreen`: the dashboard draws into an ordinary surface, and each
   frame uploads the changed rectangles into a streaming texture of SDL's OpenGL ES 2 renderer,
-  which presents it. SDL's KMS/DRM driver creates OpenGL ES contexts, but its emulation of a
-  window surface (pygame.display.set_mode + flip) takes the first hardware renderer, the
-  desktop "opengl" one, whose fixed-function calls fail on an ES context: the screen stays
-  black while frames flip (found in the reality lab on vkms; SDL issue #5348 reports the same
-  ES context on a Pi 4's V3D).
+  which presents it (why: `pi_app/ui/gles.py`).
 - Everywhere else, `WindowScreen`: pygame.display's own window surface.
 
 `open_live_ui(display_cfg, simulated=..., fullscreen=...)` returns a `LiveUI` with
@@ -33,6 +29,7 @@ import os
 from typing import Protocol
 
 from pi_app.errors import PiAppError
+from pi_app.ui.gles import GLES2_RENDERER, SdlRenderer, SdlRenderError
 
 DEFAULT_WINDOW_PX = (1280, 720)
 #: Smallest surface the layout is designed for (px).
@@ -41,8 +38,6 @@ MIN_PX = (640, 360)
 INVISIBLE_DRIVERS = ("offscreen", "dummy")
 #: The driver that asks SDL for KMS/DRM; SDL itself reports it as "KMSDRM".
 KMSDRM = "kmsdrm"
-#: SDL's render driver for OpenGL ES 2 (its name in SDL_GetRenderDriverInfo).
-GLES2_RENDERER = "opengles2"
 
 
 def same_driver(a: str | None, b: str | None) -> bool:
@@ -141,8 +136,9 @@ class WindowScreen:
 class GlesScreen:
     """A full-screen window drawn through SDL's OpenGL ES 2 renderer (the KMS/DRM console):
     `surface` is an ordinary 32-bit surface; `show` uploads the changed rectangles into a
-    streaming texture and presents it. size_px: (w, h), or None for the display's own mode.
-    renderer: SDL's render driver name. Raises DisplayError naming the driver and the fix."""
+    streaming texture and presents it, without holding the GIL (`pi_app.ui.gles`).
+    size_px: (w, h), or None for the display's own mode. renderer: SDL's render driver name.
+    Raises DisplayError naming the driver and the fix."""
 
     fullscreen = True
 
@@ -162,19 +158,17 @@ class GlesScreen:
                 self._window = video.Window(caption, fullscreen_desktop=True)
             else:
                 self._window = video.Window(caption, size=size_px, fullscreen=True)
-            self._renderer = video.Renderer(self._window, index=names.index(renderer))
             size = self._window.size
-            self._texture = video.Texture(self._renderer, size, streaming=True)
-        except pygame.error as err:
+            self._renderer = SdlRenderer(self._window.id, names.index(renderer), size)
+        except (pygame.error, SdlRenderError) as err:
             pygame.display.quit()
             raise DisplayError(f"SDL video driver {driver!r} could not open its {renderer} "
                                f"renderer full screen ({err}); check the Mesa drivers with "
                                f"`pi-app doctor`, and {_fix_for(driver)}.",
                                driver=driver) from None
         self.renderer = renderer
-        # 32-bit XRGB, the byte order of SDL's default texture format (ARGB8888).
+        # 32-bit XRGB, the texture's format.
         self._surface = pygame.Surface(size, 0, 32)
-        self._texture.blend_mode = 0          # SDL_BLENDMODE_NONE: copy, never blend
         self._closed = False
 
     @property
@@ -189,21 +183,21 @@ class GlesScreen:
         for rect in [whole] if rects is None else rects:
             area = pygame.Rect(rect).clip(whole)
             if area.w and area.h:
-                # A tuple, not the Rect: pygame-ce 2.5.8's Texture.update reads a Rect's
-                # size from memory it never filled and then writes the pixels at (0, 0).
-                self._texture.update(self._surface.subsurface(area), tuple(area))
-        self._renderer.blit(self._texture)
+                self._renderer.update(self._surface, area)
         self._renderer.present()
 
     def read_back(self):
         """What the renderer shows, as a new surface (tests, the lab)."""
-        return self._renderer.to_surface()
+        import pygame
+        out = pygame.Surface(self._surface.get_size(), 0, 32)
+        self._renderer.read_back(out)
+        return out
 
     def close(self) -> None:
         import pygame
         if not self._closed:
             self._closed = True
-            del self._texture, self._renderer
+            self._renderer.close()
             self._window.destroy()
             pygame.display.quit()
 
