@@ -74,15 +74,18 @@ def _run(cmd: list[str], timeout_s: float = 20.0, env: dict | None = None) -> tu
     return r.returncode, (r.stdout + r.stderr).strip()
 
 
-# The screen the app opens (on KMS/DRM its OpenGL ES 2 renderer), one frame presented.
+# The screen the app opens (on KMS/DRM its OpenGL ES 2 renderer), one frame presented. The
+# result is one "probe:" line on stdout, before closing: Mesa and SDL write to stderr too.
 _DISPLAY_PROBE = ("import os, sys; os.environ['PYGAME_HIDE_SUPPORT_PROMPT'] = '1'\n"
                   "import pygame\n"
                   "from pi_app.ui.display import open_display\n"
                   "try:\n"
                   "    s = open_display(driver='kmsdrm')\n"
+                  "    s.show()\n"
                   "except Exception as err:\n"
-                  "    print(err); sys.exit(1)\n"
-                  "s.show(); print(pygame.display.get_driver(), getattr(s, 'renderer', ''))\n"
+                  "    print('probe:', err, flush=True); sys.exit(1)\n"
+                  "print('probe:', pygame.display.get_driver(), getattr(s, 'renderer', ''),\n"
+                  "      flush=True)\n"
                   "s.close()")
 _AUDIO_PROBE = ("import os; os.environ['PYGAME_HIDE_SUPPORT_PROMPT'] = '1'\n"
                 "import pygame; pygame.mixer.init(44100, -16, 2, 256); print(pygame.mixer.get_init())")
@@ -100,7 +103,20 @@ def _python_probe(code: str, env_add: dict[str, str]) -> tuple[bool, str]:
 def probe_display() -> tuple[bool, str]:
     """(ok, "driver renderer" as SDL spells them, e.g. "KMSDRM opengles2", or the error) for
     the dashboard's screen on SDL's KMS/DRM video driver."""
-    return _python_probe(_DISPLAY_PROBE, {"SDL_VIDEODRIVER": "kmsdrm"})
+    env = dict(os.environ, SDL_VIDEODRIVER="kmsdrm")
+    # Opening the renderer loads Mesa: seconds on a Pi, tens of them under emulation.
+    rc, out = _run([sys.executable, "-c", _DISPLAY_PROBE], timeout_s=60.0, env=env)
+    said = [line[len("probe:"):].strip() for line in out.splitlines()
+            if line.startswith("probe:")]
+    if rc == 0 and said:
+        return True, said[-1]
+    if said and rc > 0:
+        return False, said[-1]
+    last = out.splitlines()[-1] if out else ""
+    how = f"killed by signal {-rc}" if rc < 0 else f"exit code {rc}"
+    if said:
+        return False, f"the screen opened ({said[-1]}) but the probe then failed ({how}): {last}"
+    return False, f"the probe failed ({how}): {last}"
 
 
 def probe_audio(device: str) -> tuple[bool, str]:
