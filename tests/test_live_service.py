@@ -191,3 +191,26 @@ def test_run_live_without_recording_says_why_when_the_coach_presses_r(listener, 
     assert not any(s.recording for s in ui.snapshots)
     assert last.recording_off_reason == "pi-app run was started with --no-record"
     assert "recording is off: pi-app run was started with --no-record" in last.warnings
+
+
+def test_each_problem_the_dashboard_starts_to_show_is_one_journal_line(simulated_session):
+    """STATUS keeps only the latest line; the journal gets every new warning and stall once,
+    when it appears, and again if it comes back after it was gone."""
+    clock = ManualClock()
+    session, reader, bus, _ = simulated_session("steady", clock=clock)
+    lines: list[str] = []
+    reporter = ServiceReporter(ServiceNotifier(clock, env={}), session, journal=lines.append)
+    run_stepped(session, clock, 1.0, DRAIN_S, poll=lambda: (reader.poll(), reporter.tick()))
+    assert lines == []
+    session.warnings.append("the disk is almost full: 40 MB left on /var/lib/pi-app")
+    session.box.put(session.snapshot())
+    reporter.tick()
+    reporter.tick()
+    assert lines == ["pi-app: the disk is almost full: 40 MB left on /var/lib/pi-app."]
+    session.warnings.clear()
+    session.box.put(session.snapshot())
+    reporter.tick()
+    session.warnings.append("the disk is almost full: 40 MB left on /var/lib/pi-app")
+    session.box.put(session.snapshot())
+    reporter.tick()
+    assert len(lines) == 2 and lines[1] == lines[0]

@@ -243,7 +243,8 @@ class PygameAudio:
     def lose(self, why: str) -> None:
         """The device went away (SDL reported it removed): stop playing, close the mixer so
         the kernel can let the device go (an unbound sound card waits for its last user), and
-        carry `why` as the warning. Says so once on stderr (the service's journal)."""
+        carry `why` as the warning (the dashboard shows it; the service's journal gets it from
+        pi_app.live.service_status)."""
         if self._lost:
             return
         self.close()
@@ -251,7 +252,6 @@ class PygameAudio:
         if self._owns_mixer:
             self._pygame.mixer.quit()
         self.warning = why
-        print(f"pi-app: {why}.", file=sys.stderr, flush=True)
 
 
 @contextlib.contextmanager

@@ -1,10 +1,13 @@
 """What the live app tells systemd: READY once both IMUs deliver and the display is up,
 a STATUS line with the sensor state, watchdog pings only while the sensor and analysis
-threads are alive, STOPPING on shutdown."""
+threads are alive, STOPPING on shutdown; and in the journal, one line for every problem the
+dashboard starts to show (a warning, a stalled thread), when it starts."""
 
 from __future__ import annotations
 
 import math
+import sys
+from typing import Callable
 
 from pi_app.live.session import LiveSession
 from pi_app.live.snapshot import LiveSnapshot
@@ -46,16 +49,31 @@ class ServiceReporter:
     answers (present with samples) and the display is up (`tick(display_up=True)`; headless
     callers always pass True); before that STATUS says what it waits for. Afterwards STATUS
     carries `status_text` every `status_interval_s` (clock s). The watchdog is fed on every
-    tick while the sensor and analysis heartbeats are fresh (see WatchdogFeeder)."""
+    tick while the sensor and analysis heartbeats are fresh (see WatchdogFeeder). journal(line)
+    gets each newly shown problem once (default: stderr, which systemd puts in the journal):
+    STATUS only keeps the latest line, and a coach or installer reads `journalctl -u pi-app`
+    after the fact."""
 
     def __init__(self, notifier, session: LiveSession, *, roles=("pelvis", "thorax"),
-                 status_interval_s: float = STATUS_INTERVAL_S):
+                 status_interval_s: float = STATUS_INTERVAL_S,
+                 journal: Callable[[str], object] | None = None):
         self.notifier = notifier
         self.session = session
         self.roles = tuple(roles)
         self.status_interval_s = float(status_interval_s)
         self.ready = False
         self._last_status_s = -math.inf
+        self._journal = journal if journal is not None else (
+            lambda line: print(line, file=sys.stderr, flush=True))
+        self._shown: set[str] = set()
+
+    def _journal_new(self, snapshot: LiveSnapshot) -> None:
+        shown = set(snapshot.warnings) | {f"stalled: {name} not responding"
+                                          for name in snapshot.stalled_threads}
+        for text in sorted(shown - self._shown):
+            self._journal(f"pi-app: {text.rstrip('.')}.")
+        # Forgotten once gone, so a problem that comes back is told again.
+        self._shown = shown
 
     def missing(self) -> tuple[str, ...]:
         """Roles whose IMU has not delivered samples yet (or is absent now)."""
@@ -67,6 +85,7 @@ class ServiceReporter:
         """One main-loop iteration: READY / STATUS when due, then the watchdog. Returns the
         stale heartbeats (empty when healthy)."""
         now_s = self.session.clock.now_s() if now_s is None else now_s
+        self._journal_new(self.session.box.get()[0])
         if not self.ready:
             missing = self.missing()
             if not missing and display_up:
