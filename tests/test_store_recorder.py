@@ -163,6 +163,45 @@ def test_disk_full_stops_recording_with_a_warning_and_no_exception(tmp_path):
     assert sum(len(c) for c in stored) == s.n_samples
 
 
+def test_low_disk_space_is_told_while_recording_still_works(tmp_path):
+    """Below low_space_mb free on the database's filesystem the recorder says so after its
+    next commit (recording goes on: SQLite still has pages to write into); with space back,
+    the warning goes. The real filesystem's free space is read by default."""
+    free = {"bytes": 10**9}
+    seen = []
+    store = SessionStore(tmp_path / "sessions.db")
+    clock = ManualClock()
+    committed = threading.Event()
+    rec = SessionRecorder(store, SessionInfo(rate_hz=RATE_HZ), clock=clock,
+                          commit_interval_s=0.2, low_space_mb=100.0,
+                          free_bytes=lambda d: seen.append(d) or free["bytes"],
+                          on_commit=lambda t_s: committed.set())
+
+    def commit_once():
+        committed.clear()
+        rec.on_chunk(next(chunks(1, t0=clock.now_s())))
+        assert rec.wait_idle()
+        clock.advance(0.3)
+        assert committed.wait(30.0)
+
+    commit_once()
+    assert rec.space_warning is None and seen[-1] == str(tmp_path)
+    free["bytes"] = 40 * 10**6
+    commit_once()
+    assert rec.space_warning.startswith(f"the disk is almost full: 40 MB left on {tmp_path}")
+    assert rec.recording and rec.warning is None
+    free["bytes"] = 10**9
+    commit_once()
+    assert rec.space_warning is None
+    rec.close()
+    real = SessionRecorder(SessionStore(tmp_path / "real.db"), SessionInfo(rate_hz=RATE_HZ),
+                           low_space_mb=1e12)          # more than any disk: always warned
+    real.on_chunk(next(chunks(1)))
+    real.flush()
+    assert real.space_warning is not None and "MB left on" in real.space_warning
+    real.close()
+
+
 def test_read_only_database_gives_a_warning(tmp_path):
     SessionStore(tmp_path / "sessions.db").close()
     ro = SessionStore(tmp_path / "sessions.db", read_only=True)

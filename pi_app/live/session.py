@@ -64,7 +64,8 @@ class SessionHook(Protocol):
     def on_event(self, kind: str, detail) -> None:
         """Faults and session events: kind e.g. "sensor_lost", "sensor_back", "overflow",
         "i2c_errors", "stall", "stall_cleared", "baseline_restart", "band_from_current",
-        "cue_mode", "mute", "metronome", "audio_device_lost", "recording", "start", "stop";
+        "cue_mode", "mute", "metronome", "audio_device_lost", "display_lost",
+        "display_back", "recording", "start", "stop";
         detail a dict (with "t_s" on the sample clock where it has one) or text."""
 
 
@@ -275,6 +276,13 @@ class LiveSession:
         t = {"t_s": self.t_s}
         if kind in _CUE_COMMANDS:
             self._apply_cue_command(command, t)
+        elif kind == "display_lost":
+            self._warn_once(DISPLAY_LOST)
+            self._call("on_event", "display_lost", t)
+        elif kind == "display_back":
+            if DISPLAY_LOST in self.warnings:
+                self.warnings.remove(DISPLAY_LOST)
+            self._call("on_event", "display_back", t)
         elif kind == "restart_baseline":
             # The coach says the runner is settled now: no second warm-up.
             self.analyzer.drift.reset(skip_warmup=True)
@@ -363,9 +371,10 @@ class LiveSession:
             warnings.append(self._acq_note)
         if self.hook_errors:
             warnings.append(f"{self.hook_errors} session hook error(s): see the event log")
-        if self.recorder is not None and self.recorder.warning \
-                and self.recorder.warning not in warnings:
-            warnings.append(self.recorder.warning)
+        if self.recorder is not None:
+            for text in (self.recorder.warning, getattr(self.recorder, "space_warning", None)):
+                if text and text not in warnings:
+                    warnings.append(text)
         if self.cue_engine is not None:
             # Output problems that arise while running (the sound device went away).
             warnings.extend(w for w in self.cue_engine.warnings if w not in warnings)
@@ -522,6 +531,11 @@ class LiveSession:
                                {"t_s": self.t_s, "detail": f"{type(hook).__name__}."
                                 f"{method}: {type(err).__name__}: {err}"})
 
+
+#: What the coach is told (in the journal, and on the dashboard once it is back) while no
+#: screen is connected.
+DISPLAY_LOST = ("the screen is disconnected (no KMS/DRM connector reports a display): cues "
+                "and recording go on; the dashboard comes back when a screen is plugged in")
 
 #: The coach commands the cue engine carries out.
 _CUE_COMMANDS = frozenset({"cycle_cue_mode", "toggle_mute", "toggle_metronome",

@@ -17,7 +17,9 @@ The writer thread batches what arrives and commits at least every `commit_interv
 so a kill -9 or a power cut loses at most the last second (WAL with synchronous=FULL, see
 store.py). If the disk fills up, the database turns read-only or any other write fails,
 recording stops, `warning` says why and `recording` turns False; the analysis and the cues go
-on untouched.
+on untouched. Before that, `space_warning` says when the disk holding the database has less
+than `low_space_mb` left (checked after each commit), while recording still works: SQLite
+can go on writing into pages it already has, so the failure itself may come much later.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import shutil
 import sqlite3
 import threading
 import time
@@ -43,6 +46,9 @@ MAX_BLOB_ROWS = 2048
 _STOP = "stop"
 _FLUSH = "flush"
 _IDLE = "idle"
+#: Free space (MB) on the state filesystem below which the coach is warned: about half an
+#: hour of two IMUs at 1 kHz.
+LOW_SPACE_MB = 100.0
 
 
 def _copy(a: np.ndarray | None) -> np.ndarray | None:
@@ -98,13 +104,17 @@ class SessionRecorder:
     `clock`).
     max_backlog_items: queued items beyond which the disk is considered too slow and recording
     stops (a bound on memory). on_commit(t_last_s): called on the writer thread after each
-    commit with the newest committed sample time (tests, status lines).
+    commit with the newest committed sample time (tests, status lines). low_space_mb: free
+    space (MB) on the database's filesystem below which `space_warning` is set;
+    free_bytes(directory): that free space (default shutil.disk_usage).
     """
 
     def __init__(self, store: SessionStore, info: SessionInfo, *,
                  commit_interval_s: float = 0.5, clock: Clock | None = None,
                  max_backlog_items: int = 100_000,
-                 on_commit: Callable[[float | None], None] | None = None):
+                 on_commit: Callable[[float | None], None] | None = None,
+                 low_space_mb: float = LOW_SPACE_MB,
+                 free_bytes: Callable[[str], int] | None = None):
         if not 0.0 < commit_interval_s <= 1.0:
             raise ValueError("commit_interval_s must be in (0, 1] s (the 1 s loss promise)")
         self.store: SessionStore | None = store
@@ -115,6 +125,10 @@ class SessionRecorder:
         self.on_commit = on_commit
         self.session_id: int | None = None
         self.warning: str | None = None
+        self.space_warning: str | None = None
+        self.low_space_mb = float(low_space_mb)
+        self._free_bytes = free_bytes if free_bytes is not None else (
+            lambda directory: shutil.disk_usage(directory).free)
         self.committed_t_s: float | None = None
         self.commits = 0
         self._active = True
@@ -238,6 +252,20 @@ class SessionRecorder:
             self._put(("event", (time.time(), t_s, str(kind), str(detail or ""))))
         except Exception as err:
             self._stop_with(f"Recording stopped: {err!r}; live feedback goes on.")
+
+    def _check_space(self, db_path) -> None:
+        directory = os.path.dirname(os.path.abspath(db_path))
+        try:
+            free_mb = self._free_bytes(directory) / 1e6
+        except OSError:
+            return
+        if free_mb >= self.low_space_mb:
+            self.space_warning = None
+        else:
+            self.space_warning = (
+                f"the disk is almost full: {free_mb:.0f} MB left on {directory}; recording "
+                "stops when it is full. Fix: free space on that disk (copy the sessions "
+                "off first: pi-app backup -o FILE)")
 
     def _stop_with(self, warning: str) -> None:
         if self._active:
@@ -383,6 +411,7 @@ class SessionRecorder:
             if last is not None:
                 self.committed_t_s = last
             self.commits += 1
+            self._check_space(store.path)
             for batch in (chunks, steps, strides, cues, events):
                 batch.clear()
             if self.on_commit is not None:
