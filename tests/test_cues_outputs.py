@@ -2,6 +2,7 @@
 RPi.GPIO, tone synthesis (frequency, no clicks) and audio with its silent fallback."""
 
 import sys
+import threading
 import types
 from pathlib import Path
 
@@ -76,6 +77,7 @@ def fake_gpio():
     g.setmode = lambda mode: calls.append(("setmode", mode))
     g.setup = lambda pin, mode, initial=None: calls.append(("setup", pin, mode, initial))
     g.output = lambda pin, level: calls.append(("output", pin, level))
+    g.input = lambda pin: 0
     g.cleanup = lambda pin=None: calls.append(("cleanup", pin))
     g.PWM = lambda pin, freq: FakePwm(calls, pin, freq)
     return g
@@ -148,6 +150,45 @@ def test_gpio_active_buzzer_switches_the_pin():
         buzzer.close()
     outputs = [c for c in g.calls if c[0] == "output"]
     assert outputs[:2] == [("output", 23, 1), ("output", 23, 0)]
+
+
+def test_a_gpio_chip_that_goes_away_between_cues_is_told_and_clears_when_it_answers():
+    """The buzzer reads its pin back while idle: rpi-lgpio then raises lgpio's own error
+    class. The warning names the pin and reaches the cue engine's warnings."""
+    import lgpio
+
+    from pi_app.cues.engine import CueEngine
+    from pi_app.cues.policy import CuePolicy
+    g = fake_gpio()
+    gone = threading.Event()
+
+    def read_back(pin):
+        if gone.is_set():
+            raise lgpio.error("bad handle")
+        return 0
+    g.input = read_back
+    buzzer = GpioBuzzer(18, kind="active", gpio=g)
+    buzzer._worker.check_every_s = 0.01
+    engine = CueEngine(CuePolicy(), buzzer, None, ManualClock())
+    try:
+        assert buzzer.warning is None
+        gone.set()
+        assert wait_until(lambda: buzzer.warning is not None)
+        assert buzzer.warning.startswith("the buzzer on GPIO18 does not respond (bad handle)")
+        assert engine.warnings == (buzzer.warning,)
+        gone.clear()
+        assert wait_until(lambda: buzzer.warning is None)
+    finally:
+        buzzer.close()
+
+
+def wait_until(condition, timeout_s=5.0):
+    done = threading.Event()
+    for _ in range(int(timeout_s / 0.005)):
+        if condition():
+            return True
+        done.wait(0.005)
+    return False
 
 
 def test_gpio_buzzer_off_a_pi_says_what_to_do(monkeypatch):

@@ -200,20 +200,28 @@ class TimelinePlayer:
 class TimelineWorker:
     """A daemon thread that calls `apply(freq_hz or None)` whenever the timeline's state
     changes, on `clock` (a clock with a `speed` attribute runs that much faster than the
-    wall clock). Used by the real buzzer and the audio player."""
+    wall clock). Used by the real buzzer and the audio player.
+
+    check(): called every `check_every_s` (wall s) while nothing is scheduled, to find out
+    that the output went away before a cue needs it. `last_error` is the newest exception of
+    apply or check (None again after one succeeds); `errors` counts them."""
 
     # Longest single wait (wall s): bounds how late a clock the thread cannot see ahead
     # of (e.g. a manual one) is followed.
     _MAX_WAIT_S = 0.05
 
-    def __init__(self, clock: Clock, apply: Callable[[float | None], None], name: str):
+    def __init__(self, clock: Clock, apply: Callable[[float | None], None], name: str,
+                 check: Callable[[], object] | None = None, check_every_s: float = 2.0):
         self.clock = clock
         self.timeline = Timeline()
         self._apply = apply
+        self._check = check
+        self.check_every_s = float(check_every_s)
         self._cond = threading.Condition()
         self._closed = False
         self._state: float | None = None
         self.errors = 0
+        self.last_error: Exception | None = None
         self.player = TimelinePlayer(self.timeline, clock.now_s())
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
@@ -260,15 +268,25 @@ class TimelineWorker:
                 now_s = self.clock.now_s()
                 wanted, nxt = self.player.step(now_s)
                 if wanted != self._state:
-                    try:
-                        self._apply(wanted)
-                    except Exception:   # a flaky output must not kill the cue thread
-                        self.errors += 1
+                    self._guarded(self._apply, wanted)
                     self._state = wanted
                 if nxt is None:
-                    self._cond.wait()
+                    if self._check is None:
+                        self._cond.wait()
+                    elif not self._cond.wait(self.check_every_s):
+                        self._guarded(self._check)
                 else:
                     self._cond.wait(max(0.0, min(self._MAX_WAIT_S, (nxt - now_s) / speed)))
+
+
+    def _guarded(self, fn, *args) -> None:
+        try:
+            fn(*args)
+        except Exception as exc:   # a flaky output must not kill the cue thread
+            self.errors += 1
+            self.last_error = exc
+        else:
+            self.last_error = None
 
 
 def _lgpio_pipe_error(exc: OSError) -> CueDeviceError:
@@ -327,7 +345,21 @@ class GpioBuzzer:
                 f"cannot drive the buzzer on GPIO{self.pin_bcm} (BCM): {exc}; check the pin "
                 "number, that the user is in the `gpio` group and that the working directory "
                 "is writable (lgpio puts its pipes there; or set LG_WD)") from None
-        self._worker = TimelineWorker(self.clock, self._apply, f"buzzer-gpio{self.pin_bcm}")
+        # Reading the pin back now and then finds a GPIO chip that went away between cues.
+        self._worker = TimelineWorker(self.clock, self._apply, f"buzzer-gpio{self.pin_bcm}",
+                                      check=lambda: g.input(self.pin_bcm))
+
+    @property
+    def warning(self) -> str | None:
+        """One line for the dashboard while the buzzer's GPIO fails (None when it works)."""
+        err = self._worker.last_error
+        if err is None:
+            return None
+        # lgpio's error prints its message quoted ('bad handle').
+        return (f"the buzzer on GPIO{self.pin_bcm} does not respond "
+                f"({str(err).strip(chr(39))}): cues play as "
+                "sound only; restart pi-app once the GPIO chip is back (sudo systemctl "
+                "restart pi-app)")
 
     def _apply(self, freq_hz: float | None) -> None:
         g = self._gpio

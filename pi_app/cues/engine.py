@@ -102,9 +102,10 @@ class CueEngine:
 
     @property
     def warnings(self) -> tuple[str, ...]:
-        """One-line output problems for the dashboard (e.g. no audio device)."""
-        warning = getattr(self.audio, "warning", None)
-        return (warning,) if warning else ()
+        """One-line output problems for the dashboard (e.g. no audio device, a buzzer whose
+        GPIO chip went away)."""
+        found = (getattr(self.audio, "warning", None), getattr(self.buzzer, "warning", None))
+        return tuple(w for w in found if w)
 
     # -- coach controls --------------------------------------------------------------------
     @property
