@@ -147,6 +147,8 @@ COACH_COMMANDS = {
 #: Requests that come from the display's event loop, not from a key, and what they mean.
 DEVICE_NOTICES = {
     "audio_device_lost": "SDL reported the sound output removed (AUDIODEVICEREMOVED)",
+    "display_lost": "no connector of the KMS/DRM devices reports a screen connected",
+    "display_back": "a connector of the KMS/DRM devices reports a screen connected again",
 }
 
 

@@ -27,7 +27,7 @@ from pi_app.errors import ConfigError
 FAULT_KINDS = frozenset({"sensor_lost", "sensor_back", "overflow", "fifo_restart", "gap",
                          "i2c_errors", "stall", "stall_cleared", "hook_error",
                          "analysis_error", "acquisition_restart", "acquisition_fault",
-                         "audio_device_lost"})
+                         "audio_device_lost", "display_lost", "display_back"})
 
 
 def _num(value):

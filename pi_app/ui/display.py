@@ -25,10 +25,14 @@ How frames reach the screen (`Screen`: a `surface` to draw on, `show(rects)`, `c
 from __future__ import annotations
 
 import glob
+import math
 import os
+import time
+from pathlib import Path
 from typing import Protocol
 
 from pi_app.errors import PiAppError
+from pi_app.records import CoachCommand
 from pi_app.ui.gles import GLES2_RENDERER, SdlRenderer, SdlRenderError
 
 DEFAULT_WINDOW_PX = (1280, 720)
@@ -265,13 +269,54 @@ def open_display(size_px: tuple[int, int] | None = None, *, fullscreen: bool = F
     return screen
 
 
-class LiveUI:
-    """The dashboard on the real screen (a `Screen`), for the live app's main-thread loop."""
+class ConnectorWatch:
+    """Whether a screen is plugged in: the status the kernel gives each connector of the
+    KMS/DRM devices (/sys/class/drm/card*-*/status: "connected", "disconnected" or "unknown";
+    a Pi 4's HDMI-A-1 and HDMI-A-2 live on whichever card vc4 is). SDL's KMS/DRM driver does
+    not report a screen unplugged, so the live UI asks, at most every `every_s` seconds."""
 
-    def __init__(self, screen: Screen, *, simulated: bool = False):
+    def __init__(self, sysfs: Path = Path("/sys/class/drm"), every_s: float = 1.0):
+        self.sysfs = Path(sysfs)
+        self.every_s = float(every_s)
+        self._next_s = -math.inf
+        self.connected: bool | None = self._read()
+
+    def _read(self) -> bool | None:
+        """True when a connector is connected, False when all say otherwise, None when no
+        connector status can be read (no KMS/DRM device, or not Linux)."""
+        statuses = []
+        for path in sorted(self.sysfs.glob("card*-*/status")):
+            try:
+                statuses.append(path.read_text().strip())
+            except OSError:
+                continue
+        if not statuses:
+            return None
+        return any(s == "connected" for s in statuses)
+
+    def change(self, now_s: float) -> bool | None:
+        """At wall time now_s (s): True when a screen has just been connected, False when
+        the last one has just gone, None when nothing changed (or it is not time to look)."""
+        if now_s < self._next_s:
+            return None
+        self._next_s = now_s + self.every_s
+        now = self._read()
+        if now is None or now == self.connected:
+            return None
+        self.connected = now
+        return now
+
+
+class LiveUI:
+    """The dashboard on the real screen (a `Screen`), for the live app's main-thread loop.
+    watch: a ConnectorWatch (the KMS/DRM console's), or None."""
+
+    def __init__(self, screen: Screen, *, simulated: bool = False,
+                 watch: ConnectorWatch | None = None):
         from pi_app.ui.dashboard import Dashboard
         self.screen = screen
         self.simulated = simulated
+        self.watch = watch
         self.dashboard = Dashboard(screen.surface.get_size())
         self.closed = False
         self._exposed = False
@@ -303,7 +348,15 @@ class LiveUI:
         events = pygame.event.get()
         if any(e.type in (pygame.WINDOWEXPOSED, pygame.VIDEOEXPOSE) for e in events):
             self._exposed = True
-        return commands_from_events(events)
+        commands = commands_from_events(events)
+        change = None if self.watch is None else self.watch.change(time.monotonic())
+        if change is False:
+            commands.append(CoachCommand("display_lost"))
+        elif change is True:
+            # A screen plugged (back) in shows nothing until the whole frame is sent again.
+            self._exposed = True
+            commands.append(CoachCommand("display_back"))
+        return commands
 
     def close(self) -> None:
         if not self.closed:
@@ -320,7 +373,8 @@ def open_live_ui(display_cfg=None, *, simulated: bool = False,
     if fullscreen is None:
         fullscreen = bool(getattr(display_cfg, "fullscreen", False))
     screen = open_display((w, h), fullscreen=fullscreen)
-    return LiveUI(screen, simulated=simulated)
+    watch = ConnectorWatch() if isinstance(screen, GlesScreen) else None
+    return LiveUI(screen, simulated=simulated, watch=watch)
 
 
 def open_headless(size_px: tuple[int, int] = (1920, 1080)):
