@@ -374,3 +374,39 @@ def test_a_lost_sound_device_is_released_and_said_and_cues_go_on(monkeypatch):
     finally:
         audio.close()
         pygame.mixer.quit()
+
+
+def test_a_lost_sound_device_is_opened_again_when_it_answers(monkeypatch):
+    """A lost device is tried again every 10 s of clock time from the cue engine's tick; with
+    the real SDL ALSA driver, a device that does not open stays lost ("no-such-card"), one that
+    opens takes the cues again (ALSA's "null" device, present wherever alsa-lib is)."""
+    import pygame
+    from pi_app.cues.audio import RETRY_EVERY_S, PygameAudio
+    from pi_app.cues.engine import CueEngine
+    from pi_app.cues.policy import CuePolicy
+    from pi_app.records import CoachCommand
+    monkeypatch.setenv("SDL_AUDIODRIVER", "dummy")
+    monkeypatch.delenv("AUDIODEV", raising=False)
+    clock = ManualClock(100.0)
+    try:
+        audio = PygameAudio(clock, device="null", driver="alsa")
+    except pygame.error as err:
+        pytest.skip(f"SDL's ALSA driver cannot load here ({err}): install libasound2")
+    engine = CueEngine(CuePolicy(), None, audio, clock)
+    try:
+        engine.apply_command(CoachCommand("audio_device_lost"))
+        assert pygame.mixer.get_init() is None and engine.warnings
+        audio._device = "no-such-card"           # the card is still gone
+        engine.tick(100.0)
+        engine.tick(100.0 + RETRY_EVERY_S)
+        assert pygame.mixer.get_init() is None and engine.warnings
+        audio._device = "null"                   # it is back
+        engine.tick(100.0 + RETRY_EVERY_S + 1.0)   # not due yet
+        assert pygame.mixer.get_init() is None
+        engine.tick(100.0 + 2 * RETRY_EVERY_S)
+        assert pygame.mixer.get_init() is not None and engine.warnings == ()
+        assert audio.play(render(PATTERNS["counter_rotation_lost"], 1.0)) == clock.now_s()
+        assert audio.played[-1] == (clock.now_s(), "cue")
+    finally:
+        audio.close()
+        pygame.mixer.quit()

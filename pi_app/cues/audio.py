@@ -84,6 +84,11 @@ class AudioPlayer(Protocol):
         """The output device went away: play nothing more, release it, warn with `why`."""
         ...
 
+    def retry(self, now_s: float) -> bool:
+        """After `lose`, try to open the device again (at most every RETRY_EVERY_S of clock
+        time); True when it is back."""
+        ...
+
 
 class SilentAudio:
     """No audio device: records (t_s, segments, volume, channel) of every sound it would have
@@ -110,10 +115,16 @@ class SilentAudio:
         """The device went away (see PygameAudio.lose): only the warning changes here."""
         self.warning = why
 
+    def retry(self, now_s: float) -> bool:
+        """There is no device to come back."""
+        return False
+
 
 #: What the coach is told when the sound device goes away while the app runs.
-DEVICE_LOST = ("the sound device went away: cues play on the buzzer only; restart pi-app "
-               "when the sound is back (sudo systemctl restart pi-app)")
+DEVICE_LOST = ("the sound device went away: cues play on the buzzer only until it opens "
+               "again (pi-app tries every 10 s)")
+#: How often (clock s) a lost sound device is opened again.
+RETRY_EVERY_S = 10.0
 
 
 class PygameAudio:
@@ -137,31 +148,18 @@ class PygameAudio:
         self.warning: str | None = None
         if driver:
             os.environ["SDL_AUDIODRIVER"] = driver
-        if device:
-            os.environ["AUDIODEV"] = device
-        if pygame.mixer.get_init() is None:
-            with _quiet_c_stderr():
-                pygame.mixer.init(frequency=rate_hz, size=-16, channels=1,
-                                  buffer=buffer_frames)
-            self._owns_mixer = True
-        else:
-            self._owns_mixer = False
-        opened = pygame.mixer.get_init()
-        if opened is None:
-            raise pygame.error("the audio mixer is not open")
-        self.rate_hz, _, self._n_channels = opened
-        #: The SDL audio driver really in use, in SDL's spelling (e.g. "alsa", "pulseaudio",
-        #: "pipewire", "disk", "dummy").
-        self.driver = pygame.mixer.get_driver()
+        self._device = device
+        self._wanted_rate_hz = rate_hz
         self.buffer_frames = buffer_frames
-        self.output_latency_ms = 1000.0 * buffer_frames / self.rate_hz
-        pygame.mixer.set_reserved(len(self._CHANNELS))
-        self._channels = {name: pygame.mixer.Channel(i) for name, i in self._CHANNELS.items()}
         #: The master volume 0..1 ([audio] volume): SDL scales every sound on our channels
         #: by it, on top of each cue's own intensity-scaled volume.
         self.volume = min(1.0, max(0.0, float(volume)))
-        for ch in self._channels.values():
-            ch.set_volume(self.volume)
+        if pygame.mixer.get_init() is None:
+            self._open_mixer()
+            self._owns_mixer = True
+        else:
+            self._owns_mixer = False
+        self._take_mixer()
         self._cache: dict[tuple, object] = {}
         self._heap: list[tuple[float, int, pygame.mixer.Sound, str]] = []
         self._seq = itertools.count()
@@ -169,7 +167,31 @@ class PygameAudio:
         self._closed = False
         self._thread: threading.Thread | None = None
         self._lost = False
+        self._next_retry_s: float | None = None
         self.played: list[tuple[float, str]] = []
+
+    def _open_mixer(self) -> None:
+        if self._device:
+            os.environ["AUDIODEV"] = self._device
+        with _quiet_c_stderr():
+            self._pygame.mixer.init(frequency=self._wanted_rate_hz, size=-16, channels=1,
+                                    buffer=self.buffer_frames)
+
+    def _take_mixer(self) -> None:
+        """Our channels on the open mixer, at the master volume."""
+        pygame = self._pygame
+        opened = pygame.mixer.get_init()
+        if opened is None:
+            raise pygame.error("the audio mixer is not open")
+        self.rate_hz, _, self._n_channels = opened
+        #: The SDL audio driver really in use, in SDL's spelling (e.g. "alsa", "pulseaudio",
+        #: "pipewire", "disk", "dummy").
+        self.driver = pygame.mixer.get_driver()
+        self.output_latency_ms = 1000.0 * self.buffer_frames / self.rate_hz
+        pygame.mixer.set_reserved(len(self._CHANNELS))
+        self._channels = {name: pygame.mixer.Channel(i) for name, i in self._CHANNELS.items()}
+        for ch in self._channels.values():
+            ch.set_volume(self.volume)
 
     def sound(self, segments: Iterable[Segment], volume: float = 1.0):
         """The pygame Sound for segments at volume (cached: patterns repeat)."""
@@ -252,6 +274,31 @@ class PygameAudio:
         if self._owns_mixer:
             self._pygame.mixer.quit()
         self.warning = why
+        self._next_retry_s = None
+
+    def retry(self, now_s: float) -> bool:
+        """After `lose`: open the device again, at most every RETRY_EVERY_S (clock s; the
+        first try one period after the loss). A device that opens takes the cues again and
+        the warning goes. Only a mixer this player opened itself is reopened."""
+        if not self._lost or not self._owns_mixer:
+            return False
+        if self._next_retry_s is None:
+            self._next_retry_s = now_s + RETRY_EVERY_S
+        if now_s < self._next_retry_s:
+            return False
+        self._next_retry_s = now_s + RETRY_EVERY_S
+        try:
+            self._open_mixer()
+            self._take_mixer()
+        except Exception:     # pygame.error: still gone
+            self._pygame.mixer.quit()
+            return False
+        self._cache.clear()   # Sounds belong to the mixer they were made on
+        self._lost = False
+        self._closed = False
+        self._thread = None
+        self.warning = None
+        return True
 
 
 @contextlib.contextmanager

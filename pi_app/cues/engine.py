@@ -173,11 +173,14 @@ class CueEngine:
             self.metronome.on_steps(steps)
 
     def tick(self, now_s: float | None = None) -> list[float]:
-        """Schedule the metronome's next beats (call once per analysed chunk); returns the
-        beat times (s) scheduled now. now_s defaults to the engine's clock."""
+        """Schedule the metronome's next beats (call once per analysed chunk), and try a lost
+        sound device again when due; returns the beat times (s) scheduled now. now_s
+        defaults to the engine's clock."""
+        now_s = self.clock.now_s() if now_s is None else float(now_s)
+        if self.audio is not None and self.audio.warning == DEVICE_LOST:
+            self.audio.retry(now_s)
         if self.metronome is None:
             return []
-        now_s = self.clock.now_s() if now_s is None else float(now_s)
         beats = self.metronome.update(now_s)
         if self.policy.muted:
             return beats
