@@ -128,3 +128,24 @@ def test_the_lab_guest_config_is_valid_for_the_app():
     text = (LAB / "guest" / "pi-app-lab.toml").read_text().replace("@I2C_BUS@", "1")
     cfg = loads_config(text, source="lab/guest/pi-app-lab.toml")
     assert cfg.sensors.simulate == "drift" and cfg.buzzer.enabled and cfg.audio.enabled
+
+
+def test_the_lab_reads_stalled_threads_from_the_apps_own_status_line():
+    """The lab parses STATUS as pi_app.live.service_status.status_text writes it."""
+    from pi_app.live.service_status import status_text
+    from pi_app.live.snapshot import LiveSnapshot
+    line = status_text(LiveSnapshot(stalled_threads=("sensor reading", "ui"),
+                                    warnings=("the disk is almost full: 40 MB left on /x",)),
+                       n_strides=12)
+    assert analysis.stalled_names(line) == ["sensor reading", "ui"]
+    assert analysis.stalled_names(status_text(LiveSnapshot(), n_strides=3)) == []
+
+
+def test_the_recorder_takes_the_playback_parameters_the_kernel_reports():
+    """/proc/asound/<card>/pcm0p/sub0/hw_params as sound/core/pcm.c writes it."""
+    arec = _load("lab_arec", LAB / "guest" / "arec.py")
+    text = ("access: RW_INTERLEAVED\nformat: S16_LE\nsubformat: STD\nchannels: 1\n"
+            "rate: 44100 (44100/1)\nperiod_size: 256\nbuffer_size: 512\n")
+    assert arec.parse_hw_params(text) == (arec.SND_PCM_FORMAT_S16_LE, 44100, 1)
+    assert arec.parse_hw_params("closed\n") is None
+    assert arec.parse_hw_params(text.replace("S16_LE", "S24_3LE")) is None

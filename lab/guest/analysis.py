@@ -107,3 +107,12 @@ def largest_gap_s(stamps_s: list[float], start_s: float, end_s: float) -> float:
     how long the watchdog went without a ping that we saw."""
     pts = sorted([start_s] + [t for t in stamps_s if start_s <= t <= end_s] + [end_s])
     return max(b - a for a, b in zip(pts, pts[1:]))
+
+
+def stalled_names(status: str) -> list[str]:
+    """The thread names of a pi-app STATUS line's "stalled: a, b" part ([] when none)."""
+    for part in status.split(";"):
+        part = part.strip()
+        if part.startswith("stalled: "):
+            return [n.strip() for n in part[len("stalled: "):].split(",") if n.strip()]
+    return []

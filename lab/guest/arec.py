@@ -2,7 +2,9 @@
 a WAV file, with the CLOCK_MONOTONIC time of every read so sample times can be mapped onto
 the app's clock. Stdlib only (libasound through ctypes).
 
-    python3 arec.py DEVICE OUT.wav STOP_FILE     records until STOP_FILE exists
+    python3 arec.py DEVICE OUT.wav STOP_FILE [PLAYBACK_HW_PARAMS]
+                                        records until STOP_FILE exists; with the playback
+                                        substream's /proc hw_params file, at its parameters
 
 Writes OUT.wav and OUT.wav.json: {"rate_hz", "channels", "segments": [{"first_frame",
 "t0_s"}], "xruns"}; t0_s is the monotonic time of the segment's first frame, estimated as
@@ -36,6 +38,33 @@ def _to_s16(raw: bytes, code: str, scale: float) -> bytes:
     return array.array("h", (max(-32768, min(32767, int(v * scale))) for v in values)).tobytes()
 
 
+def parse_hw_params(text: str) -> tuple[int, int, int] | None:
+    """(format code, rate Hz, channels) from a substream's /proc/asound/.../hw_params as the
+    kernel writes it ("format: S16_LE", "channels: 1", "rate: 44100 (44100/1)"); None when
+    the substream is closed or the format is not one this recorder converts."""
+    fields = dict(line.split(": ", 1) for line in text.splitlines() if ": " in line)
+    codes = {name: code for code, (name, _, _) in FORMATS.items()}
+    if fields.get("format") not in codes or "rate" not in fields or "channels" not in fields:
+        return None
+    return codes[fields["format"]], int(fields["rate"].split()[0]), int(fields["channels"])
+
+
+def playback_params(hw_params: str, wait_s: float = 120.0) -> tuple[int, int, int] | None:
+    """The running playback side's (format, rate, channels), waiting up to wait_s for it to
+    be opened: snd-aloop stops the playback (the app's next write gets EIO, which SDL calls
+    unrecoverable) when its capture side is set up with other parameters, so the recorder
+    must not probe."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            found = parse_hw_params(open(hw_params).read())
+        except OSError:
+            found = None
+        if found is not None or time.monotonic() > deadline:
+            return found
+        time.sleep(0.5)
+
+
 def main(argv: list[str]) -> int:
     device, out, stop_file = argv[1], argv[2], argv[3]
     lib = ctypes.CDLL("libasound.so.2")
@@ -44,12 +73,14 @@ def main(argv: list[str]) -> int:
     if err < 0:
         print(f"arec: cannot open {device}: error {err}", file=sys.stderr)
         return 1
-    # snd-aloop's capture side must use the format its playback side already runs at (the
-    # app's mixer opens first): try the usual ones. A 1 s buffer: reads under emulation come
-    # late, and an overrun loses the time mapping.
-    # SDL's ALSA driver may open the playback side as S16, S32 or float (its mixer's choice).
-    tried = [(fmt, rate_hz, channels) for fmt in FORMATS
-             for rate_hz, channels in ((RATE_HZ, CHANNELS), (44100, 2), (44100, 1), (48000, 1))]
+    # snd-aloop's capture side must use the parameters its playback side runs at (the app's
+    # mixer opens first): read them (/proc), or, without them, try the usual ones. A 1 s
+    # buffer: reads under emulation come late, and an overrun loses the time mapping.
+    running = playback_params(argv[4]) if len(argv) > 4 else None
+    print(f"arec: playback side runs at {running}", file=sys.stderr)
+    tried = [running] if running is not None else [
+        (fmt, rate_hz, channels) for fmt in FORMATS
+        for rate_hz, channels in ((RATE_HZ, CHANNELS), (44100, 2), (44100, 1), (48000, 1))]
     for fmt, rate_hz, channels in tried:
         err = lib.snd_pcm_set_params(pcm, fmt, SND_PCM_ACCESS_RW_INTERLEAVED,
                                      channels, rate_hz, 0, 1000000)
