@@ -153,8 +153,9 @@ def test_gpio_active_buzzer_switches_the_pin():
 
 
 def test_a_gpio_chip_that_goes_away_between_cues_is_told_and_clears_when_it_answers():
-    """The buzzer reads its pin back while idle: rpi-lgpio then raises lgpio's own error
-    class. The warning names the pin and reaches the cue engine's warnings."""
+    """The buzzer reads its pin back while idle: with the gpio-sim chip removed in the lab,
+    rpi-lgpio raised lgpio.error('bad lineinfo IOCTL'). The warning names the pin and the
+    error and reaches the cue engine's warnings."""
     import lgpio
 
     from pi_app.cues.engine import CueEngine
@@ -164,7 +165,7 @@ def test_a_gpio_chip_that_goes_away_between_cues_is_told_and_clears_when_it_answ
 
     def read_back(pin):
         if gone.is_set():
-            raise lgpio.error("bad handle")
+            raise lgpio.error("bad lineinfo IOCTL")
         return 0
     g.input = read_back
     buzzer = GpioBuzzer(18, kind="active", gpio=g)
@@ -174,7 +175,8 @@ def test_a_gpio_chip_that_goes_away_between_cues_is_told_and_clears_when_it_answ
         assert buzzer.warning is None
         gone.set()
         assert wait_until(lambda: buzzer.warning is not None)
-        assert buzzer.warning.startswith("the buzzer on GPIO18 does not respond (bad handle)")
+        assert buzzer.warning.startswith(
+            "the buzzer on GPIO18 does not respond (bad lineinfo IOCTL)")
         assert engine.warnings == (buzzer.warning,)
         gone.clear()
         assert wait_until(lambda: buzzer.warning is None)
